@@ -1,0 +1,194 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrStop may be returned by a [Consumer]'s Each to stop the run early: the
+// run is cancelled with cause [ErrStopped], its goroutines exit, and Consume
+// returns no error for it.
+var ErrStop = errors.New("pipeline: stop")
+
+// Consumer describes a sink to [Consume].
+type Consumer[S, T any] struct {
+	// Name of the sink stage; empty means "sink" and its index.
+	Name string
+	// Each is called for every successful item, serially, from the
+	// goroutine that called Consume, in arrival order. A non-nil error
+	// other than ErrStop is the item's failure, handled like a stage's.
+	Each func(Item[S, T]) error
+	// Failed, when set, receives each item failure (under
+	// ContinueOnError) as it arrives instead of Consume keeping it for its
+	// returned error. Returning ErrStop stops the run.
+	Failed func(*ItemError[S]) error
+	// PanicThrough lets a panic in Each or Failed go up the stack of the
+	// goroutine that called Consume (after the run is stopped and its
+	// goroutines have exited) instead of becoming the item's failure. A
+	// range loop over results wants this: the panic is the loop body's.
+	PanicThrough bool
+	// Size, when set, is called once before the first item with the number
+	// of items expected when it is known (a slice source with one-to-one
+	// stages), so a sink can size its storage.
+	Size func(n int)
+}
+
+// Consume runs the pipeline that in belongs to and feeds c with its output,
+// from the calling goroutine. It returns when every goroutine of the run has
+// exited. The error is nil on success; under fail-fast it is the first
+// failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
+// under [ContinueOnError] it joins every failure not given to c.Failed, any
+// source error and the cause of ctx. It panics if c.Each is nil, if in is
+// already consumed or if the pipeline has already run.
+func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) error {
+	if c.Each == nil {
+		panic("pipeline: Consume: Each is nil")
+	}
+	p := in.p
+	st := p.NewStage(c.Name, KindSink, 1, -1, in.from)
+	in.attach(st)
+	if c.Size != nil {
+		if n, final := st.Total(); final {
+			c.Size(int(n))
+		}
+	}
+	var failures []error
+	consume := func(r *run) error {
+		k := &consumer[S, T]{r: r, st: st, c: c, failures: &failures}
+		var buf []Item[S, T]
+		if in.chunks == nil {
+			buf = make([]Item[S, T], 0, p.cfg.chunk)
+		}
+		want := 1
+		for {
+			chunk, ok := in.next(r, buf, want, nil)
+			if !ok {
+				break
+			}
+			k.chunk(chunk)
+			want = chunkTarget(k.own, k.own, p.cfg.chunk)
+		}
+		if in.chunks == nil {
+			in.from.finished.Store(true)
+		}
+		return nil
+	}
+	err := p.execute(ctx, st, consume)
+	if err != nil && errors.Is(err, ErrStopped) {
+		err = nil
+	}
+	if len(failures) == 0 {
+		return err
+	}
+	return errors.Join(append([]error{err}, failures...)...)
+}
+
+type consumer[S, T any] struct {
+	r                          *run
+	st                         *Stage
+	c                          Consumer[S, T]
+	failures                   *[]error
+	own                        int64
+	pos                        int
+	in, out, failed, cancelled int64
+}
+
+func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
+	start := time.Now()
+	for i := 0; i < len(chunk); {
+		if k.c.PanicThrough {
+			i = k.items(chunk, i)
+		} else {
+			i = k.segment(chunk, i)
+		}
+	}
+	el := int64(time.Since(start))
+	m := &k.st.m
+	if k.in > 0 {
+		k.own = ewma(k.own, el/k.in)
+		m.cost.Store(k.own)
+	}
+	m.busy.Add(el)
+	m.in.Add(k.in)
+	m.out.Add(k.out)
+	m.failed.Add(k.failed)
+	m.cancelled.Add(k.cancelled)
+	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
+}
+
+func (k *consumer[S, T]) segment(chunk []Item[S, T], from int) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			k.fail(chunk[k.pos].Input, &PanicError{Value: v, Stack: stack(v)})
+			next = k.pos + 1
+		}
+	}()
+	return k.items(chunk, from)
+}
+
+// items feeds chunk[from:] to the consumer, keeping in k.pos the index of
+// the item being consumed, and returns len(chunk).
+func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
+	for k.pos = from; k.pos < len(chunk); k.pos++ {
+		it := chunk[k.pos]
+		if it.Err != nil {
+			k.failedUpstream(it.Err)
+			continue
+		}
+		k.in++
+		if k.r.stopping() {
+			k.cancelled++
+			continue
+		}
+		switch err := k.c.Each(it); {
+		case err == nil:
+			k.out++
+		case errors.Is(err, ErrStop):
+			k.out++
+			k.r.stop()
+		default:
+			k.fail(it.Input, err)
+		}
+	}
+	return len(chunk)
+}
+
+func (k *consumer[S, T]) fail(input S, err error) {
+	if k.r.stopping() && isCancellation(k.r, err) {
+		k.cancelled++
+		return
+	}
+	k.failed++
+	ie := &ItemError[S]{Input: input, Stage: k.st.name, Err: err}
+	if k.r.p.cfg.continueOnError {
+		k.failedUpstream(ie)
+		return
+	}
+	k.r.fail(ie)
+}
+
+// failedUpstream handles a failure record: it goes to c.Failed or is kept.
+func (k *consumer[S, T]) failedUpstream(err error) {
+	if k.r.stopping() && k.r.p.cfg.continueOnError && k.stoppedOnPurpose() {
+		return // the consumer stopped: what still arrives is not wanted
+	}
+	ie, ok := err.(*ItemError[S])
+	if !ok {
+		ie = &ItemError[S]{Stage: k.st.name, Err: fmt.Errorf("pipeline: unexpected failure record: %w", err)}
+	}
+	if k.c.Failed != nil {
+		if e := k.c.Failed(ie); errors.Is(e, ErrStop) {
+			k.r.stop()
+		}
+		return
+	}
+	*k.failures = append(*k.failures, ie)
+}
+
+func (k *consumer[S, T]) stoppedOnPurpose() bool {
+	k.r.mu.Lock()
+	defer k.r.mu.Unlock()
+	return k.r.stopped
+}

@@ -1,0 +1,384 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+)
+
+// Func is the per-item function of a transform: it receives the item's
+// pipeline input and current value and returns the new value, whether to
+// keep the item (false drops it, as a filter does) and an error.
+type Func[S, In, Out any] func(ctx context.Context, input S, v In) (out Out, keep bool, err error)
+
+// TransformSpec describes a transform stage to [Transform].
+type TransformSpec[S, Out any] struct {
+	// Name of the stage; empty means kind and index ("map1").
+	Name string
+	// Kind of the stage (KindMap, KindFilter, KindCallback).
+	Kind Kind
+	// Workers is the number of goroutines running the function; at least 1.
+	Workers int
+	// Ordered makes the stage hand on its results in input order.
+	Ordered bool
+	// Window bounds, for an ordered stage, how many chunks may be taken
+	// ahead of the oldest unfinished one; 0 means 4 × Workers.
+	Window int
+	// Weight, when set, gives each result's weight in Unit units.
+	Weight func(Out) int64
+	// Unit names what Weight counts.
+	Unit Unit
+	// Describe, when set, describes a result; it is called only when
+	// [Stage.Description] is read, for the last result.
+	Describe func(input S, v Out) string
+	// Failed, when set, is called for each item that failed in an earlier
+	// stage and passes through this one (under ContinueOnError), from the
+	// stage's goroutines, in arrival order when Workers is 1.
+	Failed func(input S, err error)
+}
+
+// Transform attaches a stage that runs fn on every item of in with
+// spec.Workers goroutines and returns the stage's output. Under fail-fast an
+// error or panic cancels the run; under [ContinueOnError] the item travels on
+// as a failure record and fn is not called for it again. It panics at build
+// time if fn is nil, spec.Workers < 1, spec.Window < 0, or in is already
+// consumed.
+func Transform[S, In, Out any](in *Stream[S, In], spec TransformSpec[S, Out], fn Func[S, In, Out]) *Stream[S, Out] {
+	if fn == nil {
+		panic(fmt.Sprintf("pipeline: stage %q: function is nil", spec.Name))
+	}
+	if spec.Window < 0 {
+		panic(fmt.Sprintf("pipeline: stage %q: window %d is negative", spec.Name, spec.Window))
+	}
+	p := in.p
+	st := p.NewStage(spec.Name, spec.Kind, spec.Workers, -1, in.from)
+	st.unit = spec.Unit
+	in.attach(st)
+	out := newStream[S, Out](p, st)
+	t := &transform[S, In, Out]{in: in, out: out, st: st, spec: spec, fn: fn}
+	t.active.Store(int32(spec.Workers))
+	if spec.Describe != nil {
+		st.desc = func() string {
+			if it := t.last.Load(); it != nil {
+				return spec.Describe(it.Input, it.Value)
+			}
+			return ""
+		}
+	}
+	p.starts = append(p.starts, t.start)
+	return out
+}
+
+type transform[S, In, Out any] struct {
+	in     *Stream[S, In]
+	out    *Stream[S, Out]
+	st     *Stage
+	spec   TransformSpec[S, Out]
+	fn     Func[S, In, Out]
+	active atomic.Int32
+	last   atomic.Pointer[Item[S, Out]]
+	seq    *sequencer[S, Out]
+}
+
+func (t *transform[S, In, Out]) start(r *run) {
+	if t.spec.Ordered {
+		t.seq = newSequencer[S, Out](t.spec.Window, t.spec.Workers)
+		r.pool.Go(func() { t.sequence(r) })
+	}
+	for range t.spec.Workers {
+		r.pool.Go(func() { t.work(r) })
+	}
+}
+
+// worker is the state one goroutine of a transform keeps.
+type worker[S, In, Out any] struct {
+	t   *transform[S, In, Out]
+	r   *run
+	ctx context.Context
+	// where results go: an emitter, or for an ordered stage a chunk that
+	// is deposited whole.
+	em      *emitter[S, Out]
+	ordered []Item[S, Out]
+	okOrd   int64
+	own     int64 // cost per item, ns
+	// counts since the last chunk
+	in, failed, dropped, cancelled, weight int64
+}
+
+func (t *transform[S, In, Out]) work(r *run) {
+	w := &worker[S, In, Out]{t: t, r: r, ctx: workerContext(r, t.st)}
+	var buf []Item[S, In]
+	if t.in.chunks == nil {
+		buf = make([]Item[S, In], 0, r.p.cfg.chunk)
+	}
+	if t.seq != nil {
+		t.workOrdered(w, buf)
+	} else {
+		w.em = newEmitter(r, t.out)
+		for {
+			chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), w.em.flush)
+			if !ok {
+				break
+			}
+			w.chunk(chunk)
+			w.em.own = w.own
+		}
+		w.em.flush()
+	}
+	t.exit()
+}
+
+// chunk processes one chunk of input and publishes the counts.
+func (w *worker[S, In, Out]) chunk(chunk []Item[S, In]) {
+	start := time.Now()
+	for i := 0; i < len(chunk); {
+		i = w.segment(chunk, i)
+	}
+	el := int64(time.Since(start))
+	if w.em != nil {
+		el -= w.em.takeBlocked()
+	}
+	m := &w.t.st.m
+	if n := w.in; n > 0 {
+		w.own = ewma(w.own, el/n)
+		m.cost.Store(w.own)
+		m.in.Add(n)
+	}
+	m.busy.Add(el)
+	if w.failed > 0 {
+		m.failed.Add(w.failed)
+	}
+	if w.dropped > 0 {
+		m.dropped.Add(w.dropped)
+	}
+	if w.cancelled > 0 {
+		m.cancelled.Add(w.cancelled)
+	}
+	if w.weight != 0 {
+		m.weight.Add(w.weight)
+	}
+	w.in, w.failed, w.dropped, w.cancelled, w.weight = 0, 0, 0, 0, 0
+}
+
+// segment runs the function over chunk[from:] until the end of the chunk or a
+// panic, which becomes the failure of the item that raised it; it returns
+// where to resume.
+func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
+	next = from
+	defer func() {
+		if v := recover(); v != nil {
+			rec := panics.NewRecovered(1, v)
+			w.fail(chunk[next].Input, &PanicError{Value: v, Stack: rec.Stack})
+			next++
+		}
+	}()
+	t := w.t
+	for ; next < len(chunk); next++ {
+		it := &chunk[next]
+		if it.Err != nil {
+			// Failed upstream: pass the record on untouched.
+			if t.spec.Failed != nil {
+				t.spec.Failed(it.Input, it.Err)
+			}
+			w.emitFailed(Item[S, Out]{Input: it.Input, Err: it.Err})
+			continue
+		}
+		w.in++
+		if w.r.stopping() {
+			w.cancelled++
+			continue
+		}
+		v, keep, err := t.fn(w.ctx, it.Input, it.Value)
+		if err != nil {
+			w.fail(it.Input, err)
+			continue
+		}
+		if !keep {
+			w.dropped++
+			continue
+		}
+		if t.spec.Weight != nil {
+			w.weight += t.spec.Weight(v)
+		}
+		w.emit(Item[S, Out]{Input: it.Input, Value: v})
+	}
+	return next
+}
+
+func (w *worker[S, In, Out]) emit(it Item[S, Out]) {
+	if w.em != nil {
+		w.em.put(it)
+		if w.t.spec.Describe != nil {
+			w.t.last.Store(w.em.last())
+		}
+		return
+	}
+	w.ordered = append(w.ordered, it)
+	w.okOrd++
+	if w.t.spec.Describe != nil {
+		w.t.last.Store(&w.ordered[len(w.ordered)-1])
+	}
+}
+
+func (w *worker[S, In, Out]) emitFailed(it Item[S, Out]) {
+	if w.em != nil {
+		w.em.putFailed(it)
+		return
+	}
+	w.ordered = append(w.ordered, it)
+}
+
+// fail records an item's error according to the pipeline's policy. An error
+// returned after the run was cancelled counts as a cancellation when it is
+// one (the function saw the cancelled context); anything else still counts
+// as a failure.
+func (w *worker[S, In, Out]) fail(input S, err error) {
+	if w.r.stopping() && isCancellation(w.r, err) {
+		w.cancelled++
+		return
+	}
+	w.failed++
+	ie := &ItemError[S]{Input: input, Stage: w.t.st.name, Err: err}
+	if w.r.p.cfg.continueOnError {
+		w.emitFailed(Item[S, Out]{Input: input, Err: ie})
+		return
+	}
+	w.r.fail(ie)
+}
+
+func isCancellation(r *run, err error) bool {
+	if _, ok := err.(*PanicError); ok {
+		return false
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Cause(r.ctx))
+}
+
+// exit is called by each worker as it ends; the last one closes the output
+// (or, for an ordered stage, tells the sequencer).
+func (t *transform[S, In, Out]) exit() {
+	if t.active.Add(-1) != 0 {
+		return
+	}
+	if up := t.in.from; t.in.chunks == nil {
+		up.finished.Store(true) // a source without a goroutine of its own
+	}
+	if t.seq != nil {
+		close(t.seq.done)
+		return
+	}
+	close(t.out.chunks)
+	t.st.finished.Store(true)
+}
+
+// sequencer puts the chunks of an ordered stage back in input order. Workers
+// take a window token, then a chunk and its sequence number; they deposit the
+// chunk's results in the slot of that number; the sequencer hands slots on in
+// order and returns the tokens. At most window chunks are in flight.
+type sequencer[S, T any] struct {
+	mu     sync.Mutex
+	next   int64 // sequence number of the next chunk taken
+	tokens chan struct{}
+	slots  []chan deposit[S, T]
+	done   chan struct{} // closed when every worker has exited
+}
+
+type deposit[S, T any] struct {
+	items []Item[S, T]
+	ok    int64
+}
+
+func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
+	if window == 0 {
+		window = 4 * workers
+	}
+	q := &sequencer[S, T]{tokens: make(chan struct{}, window), slots: make([]chan deposit[S, T], window), done: make(chan struct{})}
+	for i := range q.slots {
+		q.slots[i] = make(chan deposit[S, T], 1)
+	}
+	return q
+}
+
+func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S, In]) {
+	q := t.seq
+	r := w.r
+	for {
+		select {
+		case q.tokens <- struct{}{}:
+		case <-r.ctx.Done():
+			t.drain(w, buf)
+			return
+		}
+		q.mu.Lock()
+		chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), nil)
+		seq := q.next
+		if ok {
+			q.next++
+		}
+		q.mu.Unlock()
+		if !ok {
+			<-q.tokens
+			return
+		}
+		w.ordered = make([]Item[S, Out], 0, len(chunk))
+		w.chunk(chunk)
+		q.slots[seq%int64(len(q.slots))] <- deposit[S, Out]{items: w.ordered, ok: w.okOrd}
+		w.ordered, w.okOrd = nil, 0
+	}
+}
+
+// drain consumes what is left of the input after cancellation, counting it.
+func (t *transform[S, In, Out]) drain(w *worker[S, In, Out], buf []Item[S, In]) {
+	for {
+		chunk, ok := t.in.next(w.r, buf, w.r.p.cfg.chunk, nil)
+		if !ok {
+			return
+		}
+		var n int64
+		for i := range chunk {
+			if chunk[i].Err == nil {
+				n++
+			}
+		}
+		t.st.m.in.Add(n)
+		t.st.m.cancelled.Add(n)
+	}
+}
+
+// sequence hands the deposited chunks on in order until every worker has
+// exited and every deposited chunk is handed on; then it closes the output.
+func (t *transform[S, In, Out]) sequence(r *run) {
+	q := t.seq
+	m := &t.st.m
+	window := int64(len(q.slots))
+	for seq := int64(0); ; seq++ {
+		slot := q.slots[seq%window]
+		var d deposit[S, Out]
+		select {
+		case d = <-slot:
+		case <-q.done:
+			// Every worker has exited: q.next is final and every chunk
+			// below it has been deposited.
+			if seq >= q.next {
+				close(t.out.chunks)
+				t.st.finished.Store(true)
+				return
+			}
+			d = <-slot
+		}
+		if len(d.items) > 0 {
+			select {
+			case t.out.chunks <- d.items:
+				m.out.Add(d.ok)
+			case <-r.ctx.Done():
+				m.cancelled.Add(d.ok)
+			}
+		}
+		<-q.tokens
+	}
+}

@@ -1,0 +1,186 @@
+package sink
+
+import (
+	"context"
+	"iter"
+	"sync/atomic"
+
+	"github.com/flowbar/flowbar/pipeline"
+)
+
+// Option configures a sink.
+type Option func(*config)
+
+type config struct{ name string }
+
+// Name names the sink stage, as shown on its progress bar and in its
+// errors. The default is "sink" and the stage's index.
+func Name(name string) Option { return func(c *config) { c.name = name } }
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			panic("sink: nil option")
+		}
+		o(&c)
+	}
+	return c
+}
+
+// Result is one successful result with the pipeline input it came from.
+type Result[S, T any] struct {
+	Input S
+	Value T
+}
+
+// ByInput runs the pipeline and collects its results into a map keyed by
+// each result's original pipeline input: Python's "results[x] = f(x)" over
+// futures, without a pass-through function or a futures dictionary. When the
+// total is known (a slice source) the map is allocated at its final size. If
+// two items come from the same input (duplicates in the source), the last to
+// arrive wins. Under continue-on-error the map holds every success and the
+// error joins every failure; under fail-fast the map holds what completed
+// before the first error.
+func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) (map[S]T, error) {
+	c := newConfig(opts)
+	var m map[S]T
+	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		Name: c.name,
+		Size: func(n int) { m = make(map[S]T, n) },
+		Each: func(it pipeline.Item[S, T]) error {
+			if m == nil {
+				m = make(map[S]T)
+			}
+			m[it.Input] = it.Value
+			return nil
+		},
+	})
+	if m == nil {
+		m = map[S]T{}
+	}
+	return m, err
+}
+
+// ByKey runs the pipeline and collects its results into a map keyed by
+// key(input, value). If two results have the same key, the last to arrive
+// wins. It panics if key is nil.
+func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[S, T], key func(input S, v T) K, opts ...Option) (map[K]T, error) {
+	if key == nil {
+		panic("sink: ByKey: key function is nil")
+	}
+	c := newConfig(opts)
+	var m map[K]T
+	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		Name: c.name,
+		Size: func(n int) { m = make(map[K]T, n) },
+		Each: func(it pipeline.Item[S, T]) error {
+			if m == nil {
+				m = make(map[K]T)
+			}
+			m[key(it.Input, it.Value)] = it.Value
+			return nil
+		},
+	})
+	if m == nil {
+		m = map[K]T{}
+	}
+	return m, err
+}
+
+// Slice runs the pipeline and returns its results in arrival order (input
+// order when every stage is ordered).
+func Slice[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) ([]T, error) {
+	c := newConfig(opts)
+	var out []T
+	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		Name: c.name,
+		Size: func(n int) { out = make([]T, 0, n) },
+		Each: func(it pipeline.Item[S, T]) error {
+			out = append(out, it.Value)
+			return nil
+		},
+	})
+	return out, err
+}
+
+// ForEach runs the pipeline and calls fn for every result, serially from
+// the calling goroutine, in arrival order. An error from fn is the failure of
+// that item: under fail-fast it stops the run and is returned. fn's memory
+// use does not depend on the number of items, so ForEach streams inputs of
+// any length. It panics if fn is nil.
+func ForEach[S, T any](ctx context.Context, in *pipeline.Stream[S, T], fn func(input S, v T) error, opts ...Option) error {
+	if fn == nil {
+		panic("sink: ForEach: function is nil")
+	}
+	c := newConfig(opts)
+	return pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		Name: c.name,
+		Each: func(it pipeline.Item[S, T]) error { return fn(it.Input, it.Value) },
+	})
+}
+
+// Reduce runs the pipeline and folds its results, in arrival order, into an
+// accumulator that starts at init. It panics if fn is nil.
+func Reduce[S, T, A any](ctx context.Context, in *pipeline.Stream[S, T], init A, fn func(acc A, v T) A, opts ...Option) (A, error) {
+	if fn == nil {
+		panic("sink: Reduce: function is nil")
+	}
+	c := newConfig(opts)
+	acc := init
+	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		Name: c.name,
+		Each: func(it pipeline.Item[S, T]) error {
+			acc = fn(acc, it.Value)
+			return nil
+		},
+	})
+	return acc, err
+}
+
+// Count runs the pipeline and returns the number of results.
+func Count[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) (int, error) {
+	return Reduce(ctx, in, 0, func(n int, _ T) int { return n + 1 }, opts...)
+}
+
+// All returns an iterator that runs the pipeline and yields each result with
+// its input as it completes, so a caller can act on early results while the
+// rest run, and break out of the loop to stop the run. Breaking cancels the
+// run and waits for its goroutines to exit before the loop ends.
+//
+// Errors come through the loop: under continue-on-error each failure is
+// yielded as it arrives, with its input in the Result and a
+// *pipeline.ItemError; under fail-fast the error that stopped the run is
+// yielded once, last, with a zero Result. The pipeline runs when the loop
+// starts; the iterator can be ranged over once, and panics the second time.
+func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) iter.Seq2[Result[S, T], error] {
+	c := newConfig(opts)
+	var used atomic.Bool
+	return func(yield func(Result[S, T], error) bool) {
+		if used.Swap(true) {
+			panic("sink: All: the iterator was ranged over twice; a pipeline runs once")
+		}
+		broke := false
+		err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+			Name:         c.name,
+			PanicThrough: true,
+			Each: func(it pipeline.Item[S, T]) error {
+				if !yield(Result[S, T]{Input: it.Input, Value: it.Value}, nil) {
+					broke = true
+					return pipeline.ErrStop
+				}
+				return nil
+			},
+			Failed: func(ie *pipeline.ItemError[S]) error {
+				if !yield(Result[S, T]{Input: ie.Input}, ie) {
+					broke = true
+					return pipeline.ErrStop
+				}
+				return nil
+			},
+		})
+		if err != nil && !broke {
+			yield(Result[S, T]{}, err)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package stage
+
+import (
+	"context"
+	"iter"
+
+	"github.com/flowbar/flowbar/pipeline"
+)
+
+func sourceSpec[T any](c config) pipeline.SourceSpec[T] {
+	spec := pipeline.SourceSpec[T]{Name: c.name, Unit: c.unit, Weight: weightFor[T](c, c.label("source"))}
+	if d := describerFor[T, T](c, c.label("source")); d != nil {
+		spec.Describe = func(v T) string { return d(v, v) }
+	}
+	return spec
+}
+
+// FromSlice returns a source that emits the elements of xs. The stage's
+// total is len(xs), so progress bars show a percentage and an ETA from the
+// start. It starts no goroutine: the workers of the next stage take ranges
+// of xs directly. xs must not be modified until the run ends. Options: Name,
+// Weight, Describe.
+func FromSlice[T any](p *pipeline.Pipeline, xs []T, opts ...Option) *pipeline.Stream[T, T] {
+	return pipeline.SliceSource(p, sourceSpec[T](newConfig(opts)), xs)
+}
+
+// FromChan returns a source that emits the values received from ch until ch
+// is closed. When the run is cancelled it stops reading, leaving any values in
+// ch. It starts no goroutine: the workers of the next stage receive from ch.
+// Options: Name, Weight, Describe. It panics if ch is nil.
+func FromChan[T any](p *pipeline.Pipeline, ch <-chan T, opts ...Option) *pipeline.Stream[T, T] {
+	return pipeline.ChanSource(p, sourceSpec[T](newConfig(opts)), ch)
+}
+
+// FromSeq returns a source that emits the values of seq, iterated by one
+// goroutine of the run. When the run is cancelled, yield returns false and
+// the iteration ends. Options: Name, Weight, Describe. It panics if seq is
+// nil.
+func FromSeq[T any](p *pipeline.Pipeline, seq iter.Seq[T], opts ...Option) *pipeline.Stream[T, T] {
+	if seq == nil {
+		panic("stage: FromSeq: sequence is nil")
+	}
+	return pipeline.FuncSource(p, sourceSpec[T](newConfig(opts)), func(_ context.Context, emit func(T) bool) error {
+		for v := range seq {
+			if !emit(v) {
+				break
+			}
+		}
+		return nil
+	})
+}
+
+// Generate returns a source whose values are emitted by fn, run by one
+// goroutine of the run. emit blocks while the next stage is busy and returns
+// false once the run is cancelled, when fn should return; fn's context is
+// cancelled too. An error returned by fn ends the source: under fail-fast it
+// fails the run, under continue-on-error it is returned next to the item
+// failures. Options: Name, Weight, Describe. It panics if fn is nil.
+func Generate[T any](p *pipeline.Pipeline, fn func(ctx context.Context, emit func(T) bool) error, opts ...Option) *pipeline.Stream[T, T] {
+	if fn == nil {
+		panic("stage: Generate: function is nil")
+	}
+	return pipeline.FuncSource(p, sourceSpec[T](newConfig(opts)), fn)
+}
