@@ -1,6 +1,6 @@
 module github.com/flowbar/flowbar
 
-go 1.26.0
+go 1.26
 
 require github.com/sourcegraph/conc v0.3.0
 
