@@ -33,6 +33,7 @@ func main() {
 	minTime := flag.Duration("mintime", 0, "least time of one sample; short runs are repeated (default 0 with -quick, 300ms otherwise)")
 	chart := flag.String("chart", "results.png", "chart of the ratios to write (.png or .svg); empty for none")
 	families := flag.String("families", "", "comma-separated families to run (default all)")
+	impls := flag.String("impls", "", "comma-separated implementations to run besides each family's reference (default all)")
 	flag.Parse()
 
 	cfg := config{samples: 15, minTime: 300 * time.Millisecond}
@@ -55,6 +56,12 @@ func main() {
 	for _, f := range workloads.Families(workloads.WithProgress) {
 		if want != nil && !slices.Contains(want, f.Name) {
 			continue
+		}
+		if *impls != "" {
+			keep := strings.Split(*impls, ",")
+			f.Impls = slices.DeleteFunc(f.Impls, func(impl string) bool {
+				return impl != f.Reference && !slices.Contains(keep, impl)
+			})
 		}
 		r, err := cfg.run(f)
 		if err != nil {
