@@ -62,8 +62,18 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			buf = make([]Item[S, T], 0, p.cfg.chunk)
 		}
 		want := 1
+		var chunk []Item[S, T]
+		if c.PanicThrough {
+			defer func() {
+				if v := recover(); v != nil {
+					k.abandon(chunk, in, buf)
+					panic(v)
+				}
+			}()
+		}
 		for {
-			chunk, ok := in.next(r, buf, want, nil)
+			var ok bool
+			chunk, ok = in.next(r, buf, want, nil)
 			if !ok {
 				break
 			}
@@ -105,12 +115,17 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 		}
 	}
 	el := int64(time.Since(start))
-	m := &k.st.m
 	if k.in > 0 {
 		k.own = ewma(k.own, el/k.in)
-		m.cost.Store(k.own)
+		k.st.m.cost.Store(k.own)
 	}
-	m.busy.Add(el)
+	k.publish(el)
+}
+
+// publish adds the counts kept since the last call to the stage's meters.
+func (k *consumer[S, T]) publish(busy int64) {
+	m := &k.st.m
+	m.busy.Add(busy)
 	m.in.Add(k.in)
 	m.out.Add(k.out)
 	m.failed.Add(k.failed)
@@ -153,6 +168,31 @@ func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
 		}
 	}
 	return len(chunk)
+}
+
+// abandon accounts for a chunk whose consumer panicked at k.pos, stops the
+// run and drains the input, so that the meters still balance when the panic
+// goes on up the stack.
+func (k *consumer[S, T]) abandon(chunk []Item[S, T], in *Stream[S, T], buf []Item[S, T]) {
+	k.out++ // the item the consumer was given when it panicked
+	rest := chunk[min(k.pos+1, len(chunk)):]
+	k.r.stop()
+	for {
+		for _, it := range rest {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+		k.publish(0)
+		var ok bool
+		if rest, ok = in.next(k.r, buf, k.r.p.cfg.chunk, nil); !ok {
+			break
+		}
+	}
+	if in.chunks == nil {
+		in.from.finished.Store(true)
+	}
 }
 
 func (k *consumer[S, T]) fail(input S, err error) {

@@ -255,6 +255,7 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			// on up the caller's stack.
 			r.stop()
 			r.pool.Wait()
+			sinkStage.finished.Store(true)
 			r.cancel(nil)
 			p.mu.Lock()
 			p.state = stateDone
