@@ -78,6 +78,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 				break
 			}
 			k.chunk(chunk)
+			in.release(chunk)
 			want = chunkTarget(k.own, k.own, p.cfg.chunk)
 		}
 		if in.chunks == nil {
