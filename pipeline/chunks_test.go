@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -10,6 +11,29 @@ import (
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
+
+// chain runs xs through map(x+1), filter(even), map(x*3) into a map keyed
+// by input, checks the result and returns the pipeline.
+func chain(t *testing.T, xs []int, opts ...stage.Option) *pipeline.Pipeline {
+	t.Helper()
+	p := pipeline.New()
+	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }, opts...)
+	s2 := stage.Filter(s1, func(x int) bool { return x%2 == 0 })
+	s3 := stage.Map(s2, func(_ context.Context, x int) (int, error) { return 3 * x, nil })
+	m, err := sink.ByInput(context.Background(), s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != len(xs)/2 {
+		t.Fatalf("got %d results, want %d", len(m), len(xs)/2)
+	}
+	for x, v := range m {
+		if v != 3*(x+1) {
+			t.Fatalf("m[%d] = %d, want %d", x, v, 3*(x+1))
+		}
+	}
+	return p
+}
 
 // countChain runs xs through map, filter, map into a count.
 func countChain(xs []int) int {
@@ -75,6 +99,50 @@ func TestDescribedChunksAreNotReused(t *testing.T) {
 	wg.Wait()
 	if err != nil || n != len(xs) {
 		t.Fatalf("Count = %d, %v", n, err)
+	}
+	checkBalanced(t, p)
+}
+
+// Every item reaches a batch consumer once, with the counts balanced, for
+// one worker and many, and a chain with a filter in it.
+func TestBatchConsumerSeesEveryItem(t *testing.T) {
+	for _, workers := range workerCounts {
+		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
+			p := chain(t, ints(50_001), stage.Workers(workers))
+			checkBalanced(t, p)
+			xs := ints(10_000)
+			p = pipeline.New()
+			s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(workers))
+			got, err := sink.Slice(context.Background(), s)
+			if err != nil || len(got) != len(xs) {
+				t.Fatalf("Slice: %d results, %v", len(got), err)
+			}
+			seen := make([]bool, len(xs))
+			for _, v := range got {
+				if seen[v] {
+					t.Fatalf("%d seen twice", v)
+				}
+				seen[v] = true
+			}
+			checkBalanced(t, p)
+		})
+	}
+}
+
+// Under continue-on-error a batch consumer still gets every success and
+// the sink every failure.
+func TestBatchConsumerWithFailures(t *testing.T) {
+	p := pipeline.New(pipeline.ContinueOnError())
+	s := stage.Map(stage.FromSlice(p, ints(10_000)), func(_ context.Context, x int) (int, error) {
+		if x%7 == 0 {
+			return 0, errors.New("bad")
+		}
+		return x, nil
+	})
+	m, err := sink.ByInput(context.Background(), s)
+	fails := pipeline.ItemErrors[int](err)
+	if len(m)+len(fails) != 10_000 || len(fails) != (10_000+6)/7 {
+		t.Fatalf("%d results and %d failures", len(m), len(fails))
 	}
 	checkBalanced(t, p)
 }
