@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
@@ -145,4 +146,35 @@ func TestBatchConsumerWithFailures(t *testing.T) {
 		t.Fatalf("%d results and %d failures", len(m), len(fails))
 	}
 	checkBalanced(t, p)
+}
+
+// A producer runs up to EdgeChunks chunks ahead of a consumer that is
+// busy, so that a consumer sharing the producer's cores does not stall it
+// after every chunk or two.
+func TestEdgeHoldsEdgeChunks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		s := stage.Map(stage.FromSlice(p, ints(100)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		stages := p.Stages()
+		first := true
+		var ahead int64
+		err := sink.ForEach(context.Background(), s, func(_, _ int) error {
+			if first {
+				first = false
+				synctest.Wait() // the producer is blocked on a full edge
+				ahead = stages[1].Counts().Out
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The chunk being consumed and a full edge. (Edges used to hold
+		// 2 × the consumer's workers chunks: here 2.)
+		if want := int64(1 + pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
+			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
+				ahead, want, pipeline.EdgeChunks)
+		}
+		checkBalanced(t, p)
+	})
 }

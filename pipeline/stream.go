@@ -76,7 +76,7 @@ func (s *Stream[S, T]) attach(to *Stage) {
 // each of at most the pipeline's chunk size ([WithChunkSize]) items. It is
 // large enough that a producer whose items are slow rarely waits for a
 // consumer that shares its cores.
-const EdgeChunks = 2
+const EdgeChunks = 16
 
 func edgeChunks(consumers int) int { return max(EdgeChunks, 2*consumers) }
 
