@@ -44,14 +44,14 @@ type Board struct {
 
 // boardRun is the state of one observed run.
 type boardRun struct {
-	trackers []*tracker
-	bars     []*mpb.Bar // parallel to trackers; nil when not shown or in line mode
-	shown    []bool
-	mp       *mpb.Progress // nil in line mode
-	cancel   context.CancelFunc
-	redraw   chan any
-	stop     chan struct{}
-	done     chan struct{}
+	trackers  []*tracker
+	bars      []*mpb.Bar // parallel to trackers; nil when not shown or in line mode
+	shown     []bool
+	mp        *mpb.Progress // nil in line mode
+	cancel    context.CancelFunc
+	redraw    chan any
+	stop      chan struct{}
+	done      chan struct{}
 	start     time.Time
 	lastLine  time.Time
 	nameWidth int // widest name of a shown stage, for aligned lines
