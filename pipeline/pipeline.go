@@ -153,6 +153,10 @@ func (s *Stage) SetUnit(u Unit) {
 	s.unit = u
 }
 
+// errConsumerPanicked is what observers are told when the code consuming the
+// results (a range loop's body) panicked.
+var errConsumerPanicked = errors.New("pipeline: the consumer panicked")
+
 // run is the state of one execution of a pipeline.
 type run struct {
 	p      *Pipeline
@@ -260,6 +264,9 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			p.mu.Lock()
 			p.state = stateDone
 			p.mu.Unlock()
+			for _, o := range p.cfg.observers {
+				o.Stop(errConsumerPanicked)
+			}
 		}
 	}()
 	sinkErr := consume(r)

@@ -388,14 +388,23 @@ func TestBreakLeavesNothingRunning(t *testing.T) {
 	}
 }
 
+type recordingObserver struct{ started, stopped int }
+
+func (o *recordingObserver) Start([]*pipeline.Stage) { o.started++ }
+func (o *recordingObserver) Stop(error)              { o.stopped++ }
+
 func TestRangeLoopPanicPropagates(t *testing.T) {
-	p := pipeline.New()
+	obs := &recordingObserver{}
+	p := pipeline.New(pipeline.WithObserver(obs))
 	out := stage.Map(stage.FromSlice(p, ints(1000)), func(_ context.Context, x int) (int, error) { return x, nil })
 	defer func() {
 		if v := recover(); v != "loop body" {
 			t.Fatalf("recovered %v, want the loop body's panic", v)
 		}
 		checkBalanced(t, p)
+		if obs.started != 1 || obs.stopped != 1 {
+			t.Errorf("observer started %d times, stopped %d times; want 1 and 1", obs.started, obs.stopped)
+		}
 	}()
 	for range sink.All(context.Background(), out) {
 		panic("loop body")
