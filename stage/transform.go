@@ -82,7 +82,8 @@ func filterStage[S, T any](in *pipeline.Stream[S, T], keep func(T) bool, ordered
 // binding. fn is called serially from one goroutine, in completion order, so
 // it may update state without locks. The items pass on unchanged. Under
 // fail-fast a failure stops the run instead of reaching fn. A panic in fn
-// fails the item like a panic in a map. Options: Name. It panics if fn is
+// fails the item like a panic in a map; a panic for an item that had already
+// failed is joined to that item's error. Options: Name. It panics if fn is
 // nil.
 func OnDone[S, T any](in *pipeline.Stream[S, T], fn func(input S, v T, err error), opts ...Option) *pipeline.Stream[S, T] {
 	if fn == nil {

@@ -1,0 +1,74 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+// Regression tests for bugs found by the fault campaign (internal/campaign).
+
+// checkBalanced fails t unless every stage balances and every stage takes in
+// what its upstream handed on.
+func checkBalanced(t *testing.T, p *pipeline.Pipeline) {
+	t.Helper()
+	stages := p.Stages()
+	for i, st := range stages {
+		k := st.Counts()
+		if !k.Balanced() {
+			t.Errorf("stage %s unbalanced: %+v", st.Name(), k)
+		}
+		if i > 0 && k.In != stages[i-1].Counts().Out {
+			t.Errorf("stage %s In = %d, upstream %s Out = %d", st.Name(), k.In, stages[i-1].Name(), stages[i-1].Counts().Out)
+		}
+		if !st.Finished() {
+			t.Errorf("stage %s not finished", st.Name())
+		}
+	}
+}
+
+// A panic in an OnDone callback given an item that had already failed was
+// counted as a second failure of a stage the item never entered, leaving the
+// stage's meters unbalanced, and replaced the item's first error.
+func TestFailedHookPanicKeepsCountsAndFirstError(t *testing.T) {
+	boom := errors.New("boom")
+	p := pipeline.New(pipeline.ContinueOnError())
+	src := stage.FromSlice(p, []int{1, 2, 3, 4})
+	m := stage.Map(src, func(_ context.Context, x int) (int, error) {
+		if x%2 == 0 {
+			return 0, boom
+		}
+		return x, nil
+	}, stage.Workers(1), stage.Name("map"))
+	cb := stage.OnDone(m, func(_ int, _ int, err error) {
+		if err != nil {
+			panic("callback")
+		}
+	}, stage.Name("cb"))
+	got, err := sink.ByInput(context.Background(), cb)
+	if len(got) != 2 {
+		t.Errorf("got %v, want the two odd inputs", got)
+	}
+	ies := pipeline.ItemErrors[int](err)
+	if len(ies) != 2 {
+		t.Fatalf("got %d item errors (%v), want 2", len(ies), err)
+	}
+	for _, ie := range ies {
+		if ie.Stage != "map" || !errors.Is(ie, boom) {
+			t.Errorf("item error %v: want stage map and the map's error", ie)
+		}
+		var pe *pipeline.PanicError
+		if !errors.As(ie, &pe) || pe.Value != "callback" || !strings.Contains(ie.Error(), `stage "cb": failure callback`) {
+			t.Errorf("item error %v does not carry the callback's panic", ie)
+		}
+	}
+	checkBalanced(t, p)
+	if k := p.Stages()[2].Counts(); k.Failed != 0 || k.In != 2 {
+		t.Errorf("callback stage counts %+v, want In 2 and no failure", k)
+	}
+}
