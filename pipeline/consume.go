@@ -62,14 +62,25 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			buf = make([]Item[S, T], 0, p.cfg.chunk)
 		}
 		want := 1
+		var chunk []Item[S, T]
+		completed := false
+		defer func() {
+			if !completed {
+				// c.Each or c.Failed is panicking up the caller's stack
+				// (PanicThrough): account for the rest of the input.
+				k.abandon(in, chunk, buf)
+			}
+		}()
 		for {
-			chunk, ok := in.next(r, buf, want, nil)
+			var ok bool
+			chunk, ok = in.next(r, buf, want, nil)
 			if !ok {
 				break
 			}
 			k.chunk(chunk)
 			want = chunkTarget(k.own, k.own, p.cfg.chunk)
 		}
+		completed = true
 		if in.chunks == nil {
 			in.from.finished.Store(true)
 		}
@@ -111,6 +122,46 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 		m.cost.Store(k.own)
 	}
 	m.busy.Add(el)
+	m.in.Add(k.in)
+	m.out.Add(k.out)
+	m.failed.Add(k.failed)
+	m.cancelled.Add(k.cancelled)
+	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
+}
+
+// abandon is called when the consumer's function panicked through on
+// chunk[k.pos]: that item was consumed, the rest of the chunk and of the
+// input is counted as cancelled, so that every item is still accounted for.
+// It stops the run and returns when the input has ended.
+func (k *consumer[S, T]) abandon(in *Stream[S, T], chunk []Item[S, T], buf []Item[S, T]) {
+	k.r.stop()
+	if k.pos < len(chunk) {
+		if chunk[k.pos].Err == nil {
+			k.out++
+		}
+		for _, it := range chunk[k.pos+1:] {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	for {
+		rest, ok := in.next(k.r, buf, k.r.p.cfg.chunk, nil)
+		if !ok {
+			break
+		}
+		for _, it := range rest {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	if in.chunks == nil {
+		in.from.finished.Store(true)
+	}
+	m := &k.st.m
 	m.in.Add(k.in)
 	m.out.Add(k.out)
 	m.failed.Add(k.failed)

@@ -58,7 +58,9 @@ func WithChunkSize(n int) Option {
 // composition order (the source first, the sink last); it may start its own
 // goroutines, which Stop must end before returning. Stop is called once every
 // goroutine of the run has exited, with the error the sink is about to
-// return. The stages' meters are final when Stop is called.
+// return ([ErrStopped] when the consumer's code panicked through the sink, as
+// a range loop's body may). The stages' meters are final when Stop is
+// called.
 type Observer interface {
 	Start(stages []*Stage)
 	Stop(err error)
@@ -255,10 +257,14 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			// on up the caller's stack.
 			r.stop()
 			r.pool.Wait()
+			sinkStage.finished.Store(true)
 			r.cancel(nil)
 			p.mu.Lock()
 			p.state = stateDone
 			p.mu.Unlock()
+			for _, o := range p.cfg.observers {
+				o.Stop(ErrStopped)
+			}
 		}
 	}()
 	sinkErr := consume(r)

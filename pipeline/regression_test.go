@@ -72,3 +72,45 @@ func TestFailedHookPanicKeepsCountsAndFirstError(t *testing.T) {
 		t.Errorf("callback stage counts %+v, want In 2 and no failure", k)
 	}
 }
+
+// When the body of a range loop over sink.All panicked, the items already
+// handed to the sink (its current chunk and its input buffer) were never
+// counted, the sink stage was never marked finished and observers were never
+// told that the run stopped.
+func TestLoopBodyPanicKeepsCounts(t *testing.T) {
+	xs := make([]int, 10000)
+	for i := range xs {
+		xs[i] = i
+	}
+	obs := &stopObserver{}
+	p := pipeline.New(pipeline.WithObserver(obs))
+	m := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(4))
+	func() {
+		defer func() {
+			if v := recover(); v != "body" {
+				t.Errorf("recovered %v, want the loop body's panic", v)
+			}
+		}()
+		n := 0
+		for _, err := range sink.All(context.Background(), m) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 100 {
+				panic("body")
+			}
+		}
+	}()
+	checkBalanced(t, p)
+	if !obs.stopped {
+		t.Error("observer's Stop was not called")
+	}
+	if got := p.Stages()[2].Counts().Out; got != 100 {
+		t.Errorf("sink Out = %d, want the 100 items the loop body received", got)
+	}
+}
+
+type stopObserver struct{ stopped bool }
+
+func (o *stopObserver) Start([]*pipeline.Stage) {}
+func (o *stopObserver) Stop(error)              { o.stopped = true }
