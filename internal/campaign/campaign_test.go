@@ -51,13 +51,25 @@ type injected struct {
 	v   int64
 }
 
-func (e *injected) Error() string { return fmt.Sprintf("injected error at stage %d value %d", e.pos, e.v) }
+func (e *injected) Error() string {
+	return fmt.Sprintf("injected error at stage %d value %d", e.pos, e.v)
+}
 
 // panicValue is what an item's function panics with.
 type panicValue struct {
 	pos int
 	v   int64
 }
+
+// failedPanic is what an OnDone callback panics with when it is given a
+// failure record.
+type failedPanic struct {
+	pos   int
+	input int64
+}
+
+// loopPanic is what a range loop's body panics with.
+type loopPanicValue struct{ at int }
 
 // errSource is what a generator source returns when it fails.
 var errSource = errors.New("injected source error")
@@ -95,6 +107,8 @@ type spec struct {
 	stopAfter  int // consumer stops after this many results; -1 never
 	slowSink   bool
 	sinkFaults bool // the sink's function fails too (foreach)
+	failedPM   int  // per-mille chance that an OnDone callback panics on a failure record
+	loopPanic  int  // a range loop's body panics at this result; 0 never
 }
 
 func (c *spec) String() string {
@@ -110,8 +124,8 @@ func (c *spec) String() string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v",
-		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults)
+	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d",
+		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic)
 	return b.String()
 }
 
@@ -165,6 +179,12 @@ func genSpec(t *rapid.T) *spec {
 	}
 	c.slowSink = rapid.IntRange(0, 5).Draw(t, "slow") == 0
 	c.sinkFaults = c.sink == "foreach" && rapid.Bool().Draw(t, "sinkFaults")
+	if c.cont && rapid.IntRange(0, 3).Draw(t, "failedPanics") == 0 {
+		c.failedPM = rapid.SampledFrom([]int{100, 500, 1000}).Draw(t, "failedPM")
+	}
+	if c.sink == "all" && rapid.IntRange(0, 5).Draw(t, "loopPanics") == 0 {
+		c.loopPanic = rapid.IntRange(1, max(1, c.n)).Draw(t, "loopPanic")
+	}
 	return c
 }
 
@@ -297,6 +317,9 @@ type result struct {
 	err       error
 	loopErrs  []error // errors yielded by sink.All
 	delivered int     // results handed to the user's code
+	// loopPanicked says that the range loop's body panicked and the panic
+	// came up the caller's stack.
+	loopPanicked bool
 }
 
 func TestCampaign(t *testing.T) {
@@ -401,6 +424,8 @@ func runCase(t *rapid.T, c *spec) {
 			s = stage.OnDone(s, func(input, v int64, err error) {
 				if err == nil {
 					_ = h.call(nil, pos, v, false)
+				} else if int(c.hash(4, pos, input)%1000) < c.failedPM {
+					panic(failedPanic{pos, input})
 				}
 			}, o...)
 		}
@@ -462,6 +487,9 @@ func runCase(t *rapid.T, c *spec) {
 				slow()
 				res.pairs = append(res.pairs, [2]int64{r.Input, r.Value})
 				res.delivered++
+				if res.delivered == c.loopPanic {
+					panic(loopPanicValue{res.delivered})
+				}
 				if res.delivered == c.stopAfter {
 					break
 				}
@@ -493,7 +521,10 @@ func runCase(t *rapid.T, c *spec) {
 	close(stopFeeder)
 	feeder.Wait()
 	if runPanic != nil {
-		t.Fatalf("the run panicked: %v", runPanic)
+		if lp, ok := runPanic.(loopPanicValue); !ok || lp.at != c.loopPanic {
+			t.Fatalf("the run panicked: %v", runPanic)
+		}
+		res.loopPanicked = true
 	}
 	if err := goleak.Find(ignore); err != nil {
 		t.Fatalf("goroutines left behind: %v", err)
@@ -526,7 +557,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		t.Fatalf("pipeline has %d stages, want %d", len(stages), len(c.stages)+2)
 	}
 	cancelled := parent.Err() != nil
-	stopped := c.stopAfter > 0 && res.delivered == c.stopAfter
+	stopped := (c.stopAfter > 0 && res.delivered == c.stopAfter) || res.loopPanicked
 
 	// Outputs: no invented value, no duplicate, the right input.
 	seen := map[int64]bool{}
@@ -567,6 +598,15 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		}
 		if !st.Finished() {
 			t.Fatalf("stage %s not finished after the run", st.Name())
+		}
+		total, final := st.Total()
+		switch {
+		case i == 0 && c.source == "slice":
+			if total != int64(c.n) || !final {
+				t.Fatalf("slice source Total() = %d, %v; want %d, true", total, final, c.n)
+			}
+		case !final || total != k.In:
+			t.Fatalf("stage %s Total() = %d, %v after the run; In = %d", st.Name(), total, final, k.In)
 		}
 	}
 	src, snk := stages[0].Counts(), stages[len(stages)-1].Counts()
