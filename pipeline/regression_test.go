@@ -114,3 +114,35 @@ type stopObserver struct{ stopped bool }
 
 func (o *stopObserver) Start([]*pipeline.Stage) {}
 func (o *stopObserver) Stop(error)              { o.stopped = true }
+
+// A generator's emit returned true after the run was cancelled whenever the
+// source's buffer had room (the next stage drains it after cancellation), so
+// a producer that relied on emit's result went on producing.
+func TestEmitReturnsFalseOnceCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := pipeline.New()
+	var after int
+	src := stage.Generate(p, func(gctx context.Context, emit func(int) bool) error {
+		for i := 0; ; i++ {
+			if i == 10 {
+				cancel()
+				<-gctx.Done()
+			}
+			if !emit(i) {
+				return nil
+			}
+			if i >= 10 {
+				after++
+			}
+		}
+	})
+	_, err := sink.Count(ctx, src)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if after != 0 {
+		t.Errorf("emit accepted %d values after the run was cancelled", after)
+	}
+	checkBalanced(t, p)
+}
