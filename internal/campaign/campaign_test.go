@@ -280,6 +280,9 @@ type harness struct {
 	cancel context.CancelCauseFunc
 	calls  atomic.Int64 // function calls, for cancel=item
 	ctx    atomic.Pointer[context.Context]
+	// emitAfterCancel says that a generator's emit accepted a value after
+	// the run's context was cancelled.
+	emitAfterCancel atomic.Bool
 
 	mu     sync.Mutex
 	raised map[[2]int64]fault // (pos, value) -> fault raised during the run
@@ -376,8 +379,12 @@ func runCase(t *rapid.T, c *spec) {
 				if i == c.genErrAt {
 					return errSource
 				}
+				wasCancelled := ctx.Err() != nil
 				if !emit(x) {
 					return ctx.Err()
+				}
+				if wasCancelled {
+					h.emitAfterCancel.Store(true)
 				}
 			}
 			if c.genErrAt == len(xs) {
@@ -525,6 +532,9 @@ func runCase(t *rapid.T, c *spec) {
 			t.Fatalf("the run panicked: %v", runPanic)
 		}
 		res.loopPanicked = true
+	}
+	if h.emitAfterCancel.Load() {
+		t.Fatalf("emit returned true after the run was cancelled")
 	}
 	if err := goleak.Find(ignore); err != nil {
 		t.Fatalf("goroutines left behind: %v", err)
