@@ -129,7 +129,11 @@ func (p *Pipeline) mustBuild(what string) {
 // number of items (a slice source's length) or -1. It panics with a
 // "pipeline:" message if workers is less than 1 or the pipeline has run.
 func (p *Pipeline) NewStage(name string, kind Kind, workers int, total int64, upstream *Stage) *Stage {
-	p.mustBuild("adding stage " + name)
+	if name == "" {
+		p.mustBuild("adding a " + kind.String() + " stage")
+	} else {
+		p.mustBuild(fmt.Sprintf("adding stage %q", name))
+	}
 	if workers < 1 {
 		panic(fmt.Sprintf("pipeline: stage %q: worker count %d is less than 1", name, workers))
 	}
