@@ -180,13 +180,15 @@ func (r *run) stopping() bool { return r.ctx.Err() != nil }
 // run; later ones (usually consequences of the cancellation) are dropped.
 func (r *run) fail(err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.first == nil && r.ctx.Err() == nil {
-		r.first = err
-		r.mu.Unlock()
 		r.cancel(err)
-		return
+		// The caller's context may have been cancelled since the check:
+		// then its cause is the run's, and err is a consequence.
+		if context.Cause(r.ctx) == err {
+			r.first = err
+		}
 	}
-	r.mu.Unlock()
 }
 
 // runError records an error that belongs to no item, such as a source's own

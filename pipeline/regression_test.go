@@ -146,3 +146,35 @@ func TestEmitReturnsFalseOnceCancelled(t *testing.T) {
 	}
 	checkBalanced(t, p)
 }
+
+// When the caller's context was cancelled at the moment an item failed
+// under fail-fast, the item's error could be recorded as the run's first
+// error while the run's context had already been cancelled with the
+// caller's cause: the sink returned one error and context.Cause, as seen by
+// the user functions, said another.
+func TestFailFastErrorIsTheRunsCause(t *testing.T) {
+	boom := errors.New("boom")
+	for i := range 300 {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		var seen context.Context
+		xs := []int{0, 1}
+		m := stage.Map(stage.FromSlice(p, xs), func(c context.Context, x int) (int, error) {
+			if x == 0 {
+				seen = c
+				return 0, boom
+			}
+			cancel(errors.New("caller"))
+			return x, nil
+		}, stage.Workers(2))
+		_, err := sink.Count(ctx, m)
+		cancel(nil)
+		if seen == nil {
+			continue
+		}
+		cause := context.Cause(seen)
+		if _, item := err.(*pipeline.ItemError[int]); (item && err != cause) || !errors.Is(err, cause) {
+			t.Fatalf("iteration %d: the sink returned %v but the run's cause is %v", i, err, cause)
+		}
+	}
+}
