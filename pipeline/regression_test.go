@@ -178,3 +178,41 @@ func TestFailFastErrorIsTheRunsCause(t *testing.T) {
 		}
 	}
 }
+
+// Breaking out of a loop over sink.All after the caller's context was
+// cancelled let failure records that were still arriving (under
+// ContinueOnError) reach the loop's yield again, and the runtime panicked:
+// "range function continued iteration after function for loop body
+// returned false".
+func TestAllBreakAfterCancelDoesNotYieldAgain(t *testing.T) {
+	boom := errors.New("boom")
+	xs := make([]int, 1000)
+	for i := range xs {
+		xs[i] = i
+	}
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New(pipeline.ContinueOnError())
+		m := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) {
+			if x == 0 {
+				return x, nil
+			}
+			return 0, boom
+		}, stage.Workers(1))
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("the loop panicked: %v", v)
+				}
+			}()
+			for r, err := range sink.All(ctx, m) {
+				if err == nil && r.Input == 0 {
+					cancel()
+					break
+				}
+			}
+		}()
+		cancel()
+		checkBalanced(t, p)
+	}
+}
