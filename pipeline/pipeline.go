@@ -225,6 +225,10 @@ func (r *run) result() error {
 		errs = append(errs, context.Cause(r.parent))
 	}
 	errs = append(errs, r.errs...)
+	if len(errs) == 1 {
+		// The cause itself, so that err == context.Canceled holds.
+		return errs[0]
+	}
 	return errors.Join(errs...)
 }
 

@@ -216,3 +216,17 @@ func TestAllBreakAfterCancelDoesNotYieldAgain(t *testing.T) {
 		checkBalanced(t, p)
 	}
 }
+
+// A run stopped by its caller's context returned the context's cause
+// wrapped in a one-element errors.Join, so err == context.Canceled was false
+// although the documentation says the error is the cause.
+func TestCancelledRunReturnsTheCauseItself(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := pipeline.New()
+	_, err := sink.Count(ctx, stage.Map(stage.FromSlice(p, []int{1, 2, 3}), func(_ context.Context, x int) (int, error) { return x, nil }))
+	if err != context.Canceled { //nolint:errorlint // the cause itself is the promise
+		t.Errorf("err = %#v, want context.Canceled itself", err)
+	}
+	checkBalanced(t, p)
+}
