@@ -756,6 +756,9 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 			t.Fatalf("fail-fast returned both a source error and an item error: %v", err)
 		}
 	}
+	if !c.cont && c.sink != "all" && errors.Is(err, errCancel) && err != errCancel {
+		t.Fatalf("fail-fast run cancelled by its caller returned %#v, not the cause itself", err)
+	}
 	if errors.Is(err, errCancel) && !cancelled {
 		t.Fatalf("the error names the cancellation, but the context was not cancelled: %v", err)
 	}
