@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/sourcegraph/conc v0.3.0
 	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (

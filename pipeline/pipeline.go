@@ -58,7 +58,9 @@ func WithChunkSize(n int) Option {
 // composition order (the source first, the sink last); it may start its own
 // goroutines, which Stop must end before returning. Stop is called once every
 // goroutine of the run has exited, with the error the sink is about to
-// return. The stages' meters are final when Stop is called.
+// return ([ErrStopped] when the consumer's code panicked through the sink, as
+// a range loop's body may). The stages' meters are final when Stop is
+// called.
 type Observer interface {
 	Start(stages []*Stage)
 	Stop(err error)
@@ -127,7 +129,11 @@ func (p *Pipeline) mustBuild(what string) {
 // number of items (a slice source's length) or -1. It panics with a
 // "pipeline:" message if workers is less than 1 or the pipeline has run.
 func (p *Pipeline) NewStage(name string, kind Kind, workers int, total int64, upstream *Stage) *Stage {
-	p.mustBuild("adding stage " + name)
+	if name == "" {
+		p.mustBuild("adding a " + kind.String() + " stage")
+	} else {
+		p.mustBuild(fmt.Sprintf("adding stage %q", name))
+	}
 	if workers < 1 {
 		panic(fmt.Sprintf("pipeline: stage %q: worker count %d is less than 1", name, workers))
 	}
@@ -153,10 +159,6 @@ func (s *Stage) SetUnit(u Unit) {
 	s.unit = u
 }
 
-// errConsumerPanicked is what observers are told when the code consuming the
-// results (a range loop's body) panicked.
-var errConsumerPanicked = errors.New("pipeline: the consumer panicked")
-
 // run is the state of one execution of a pipeline.
 type run struct {
 	p      *Pipeline
@@ -178,13 +180,15 @@ func (r *run) stopping() bool { return r.ctx.Err() != nil }
 // run; later ones (usually consequences of the cancellation) are dropped.
 func (r *run) fail(err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.first == nil && r.ctx.Err() == nil {
-		r.first = err
-		r.mu.Unlock()
 		r.cancel(err)
-		return
+		// The caller's context may have been cancelled since the check:
+		// then its cause is the run's, and err is a consequence.
+		if context.Cause(r.ctx) == err {
+			r.first = err
+		}
 	}
-	r.mu.Unlock()
 }
 
 // runError records an error that belongs to no item, such as a source's own
@@ -221,6 +225,10 @@ func (r *run) result() error {
 		errs = append(errs, context.Cause(r.parent))
 	}
 	errs = append(errs, r.errs...)
+	if len(errs) == 1 {
+		// The cause itself, so that err == context.Canceled holds.
+		return errs[0]
+	}
 	return errors.Join(errs...)
 }
 
@@ -265,7 +273,7 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			p.state = stateDone
 			p.mu.Unlock()
 			for _, o := range p.cfg.observers {
-				o.Stop(errConsumerPanicked)
+				o.Stop(ErrStopped)
 			}
 		}
 	}()

@@ -172,6 +172,12 @@ func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Optio
 				return nil
 			},
 			Failed: func(ie *pipeline.ItemError[S]) error {
+				if broke {
+					// The loop has ended (a failure record may still
+					// arrive when the run was also cancelled): yield
+					// must not be called again.
+					return pipeline.ErrStop
+				}
 				if !yield(Result[S, T]{Input: ie.Input}, ie) {
 					broke = true
 					return pipeline.ErrStop

@@ -30,7 +30,7 @@ func TestMisusePanicsAtBuildTime(t *testing.T) {
 		}},
 		{"nil generator", "stage: Generate: function is nil", func() { stage.Generate[int](pipeline.New(), nil) }},
 		{"nil sequence", "stage: FromSeq: sequence is nil", func() { stage.FromSeq[int](pipeline.New(), nil) }},
-		{"nil channel", `pipeline: source "": channel is nil`, func() { stage.FromChan[int](pipeline.New(), nil) }},
+		{"nil channel", "stage: FromChan: channel is nil", func() { stage.FromChan[int](pipeline.New(), nil) }},
 		{"zero workers", "stage: Workers: 0 is less than 1", func() { stage.Workers(0) }},
 		{"zero window", "stage: Window: 0 is less than 1", func() { stage.Window(0) }},
 		{"nil option", "stage: nil option", func() { stage.FromSlice(pipeline.New(), []int{1}, nil) }},
