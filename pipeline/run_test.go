@@ -388,11 +388,6 @@ func TestBreakLeavesNothingRunning(t *testing.T) {
 	}
 }
 
-type recordingObserver struct{ started, stopped int }
-
-func (o *recordingObserver) Start([]*pipeline.Stage) { o.started++ }
-func (o *recordingObserver) Stop(error)              { o.stopped++ }
-
 func TestRangeLoopPanicPropagates(t *testing.T) {
 	obs := &recordingObserver{}
 	p := pipeline.New(pipeline.WithObserver(obs))
@@ -402,8 +397,8 @@ func TestRangeLoopPanicPropagates(t *testing.T) {
 			t.Fatalf("recovered %v, want the loop body's panic", v)
 		}
 		checkBalanced(t, p)
-		if obs.started != 1 || obs.stopped != 1 {
-			t.Errorf("observer started %d times, stopped %d times; want 1 and 1", obs.started, obs.stopped)
+		if obs.starts != 1 || obs.stops != 1 {
+			t.Errorf("observer started %d times, stopped %d times; want 1 and 1", obs.starts, obs.stops)
 		}
 	}()
 	for range sink.All(context.Background(), out) {

@@ -221,9 +221,9 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 
 func (w *worker[S, In, Out]) emit(it Item[S, Out]) {
 	if w.em != nil {
-		w.em.put(it)
+		last := w.em.put(it)
 		if w.t.spec.Describe != nil {
-			w.t.last.Store(w.em.last())
+			w.t.last.Store(last)
 		}
 		return
 	}
