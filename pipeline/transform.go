@@ -61,6 +61,7 @@ func Transform[S, In, Out any](in *Stream[S, In], spec TransformSpec[S, Out], fn
 	st.unit = spec.Unit
 	in.attach(st)
 	out := newStream[S, Out](p, st)
+	out.recycle = spec.Describe == nil
 	t := &transform[S, In, Out]{in: in, out: out, st: st, spec: spec, fn: fn}
 	t.active.Store(int32(spec.Workers))
 	if spec.Describe != nil {
@@ -127,6 +128,7 @@ func (t *transform[S, In, Out]) work(r *run) {
 				break
 			}
 			w.chunk(chunk)
+			t.in.release(chunk)
 			w.em.own = w.own
 		}
 		w.em.flush()
@@ -349,8 +351,9 @@ func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S,
 			<-q.tokens
 			return
 		}
-		w.ordered = make([]Item[S, Out], 0, len(chunk))
+		w.ordered = t.out.newChunk(len(chunk), r.p.cfg.chunk)
 		w.chunk(chunk)
+		t.in.release(chunk)
 		q.slots[seq%int64(len(q.slots))] <- deposit[S, Out]{items: w.ordered, ok: w.okOrd}
 		w.ordered, w.okOrd = nil, 0
 	}

@@ -48,12 +48,13 @@ func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T]
 	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { m = make(map[S]T, n) },
-		Each: func(it pipeline.Item[S, T]) error {
+		Batch: func(items []pipeline.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)
 			}
-			m[it.Input] = it.Value
-			return nil
+			for i := range items {
+				m[items[i].Input] = items[i].Value
+			}
 		},
 	})
 	if m == nil {
@@ -96,9 +97,10 @@ func Slice[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Opt
 	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { out = make([]T, 0, n) },
-		Each: func(it pipeline.Item[S, T]) error {
-			out = append(out, it.Value)
-			return nil
+		Batch: func(items []pipeline.Item[S, T]) {
+			for i := range items {
+				out = append(out, items[i].Value)
+			}
 		},
 	})
 	return out, err

@@ -45,7 +45,7 @@ func TestMisuse(t *testing.T) {
 			`pipeline: source "g": function is nil`},
 		{"pipeline.Consume nil Each", func() {
 			pipeline.Consume(ctx, stage.FromSlice(pipeline.New(), xs), pipeline.Consumer[int, int]{})
-		}, "pipeline: Consume: Each is nil"},
+		}, "pipeline: Consume: Each and Batch are nil"},
 		{"stream consumed twice", func() {
 			p := pipeline.New()
 			src := stage.FromSlice(p, xs, stage.Name("src"))
