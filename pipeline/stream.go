@@ -12,9 +12,9 @@ import (
 // [ContinueOnError], the error (an [*ItemError]) with which it travels to the
 // sink. Stage and sink implementations see Items; users see values.
 type Item[S, T any] struct {
-	Input S
-	Value T
-	Err   error
+	Input S     // the pipeline input the item came from
+	Value T     // the item's current value (the zero value for a failure)
+	Err   error // nil, or the *ItemError of an item that failed upstream
 }
 
 // Stream is the typed edge from one stage to the next: values of type T,

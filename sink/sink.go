@@ -30,8 +30,8 @@ func newConfig(opts []Option) config {
 
 // Result is one successful result with the pipeline input it came from.
 type Result[S, T any] struct {
-	Input S
-	Value T
+	Input S // the pipeline input the result came from
+	Value T // the result
 }
 
 // ByInput runs the pipeline and collects its results into a map keyed by
