@@ -32,7 +32,10 @@ func latencyRun(t *testing.T, workers, orderedWorkers int, delay func(i int64) t
 			}
 		}
 	})
-	slow := stage.Map(src, func(_ context.Context, i int64) (int64, error) {
+	slow := stage.Map(src, func(ctx context.Context, i int64) (int64, error) {
+		if ctx.Err() != nil {
+			t.Errorf("item %d started after the cancellation", i)
+		}
 		time.Sleep(delay(i)) // ignores the context: the slowest in-flight call
 		mu.Lock()
 		if now := time.Now(); now.After(lastCall) {
