@@ -263,9 +263,6 @@ func (e *emitter[S, T]) takeBlocked() int64 {
 	return b
 }
 
-// finish flushes what is left and closes the stream. Only the last producer
-// of a stream calls it.
-func (e *emitter[S, T]) close() { close(e.out.chunks) }
 
 // workerContext is the context user functions of stage s receive.
 func workerContext(r *run, s *Stage) context.Context {
