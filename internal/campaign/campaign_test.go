@@ -292,9 +292,14 @@ type harness struct {
 // at the chosen call), keeps a context the functions received, and raises
 // the item's fault.
 func (h *harness) call(ctx context.Context, pos int, v int64, canFail bool) error {
-	if ctx != nil && h.ctx.Load() == nil {
+	if h.ctx.Load() == nil {
 		h.ctx.CompareAndSwap(nil, &ctx)
 	}
+	return h.raise(pos, v, canFail)
+}
+
+// raise is call for functions that receive no context.
+func (h *harness) raise(pos int, v int64, canFail bool) error {
 	if n := h.calls.Add(1); h.c.cancel == "item" && n == int64(h.c.cancelAt) {
 		h.cancel(errCancel)
 	}
@@ -419,7 +424,7 @@ func runCase(t *rapid.T, c *spec) {
 		case "filter", "orderedfilter":
 			pct := st.dropPct
 			keep := func(v int64) bool {
-				_ = h.call(nil, pos, v, false)
+				_ = h.raise(pos, v, false)
 				return c.keep(pos, v, pct)
 			}
 			if st.kind == "filter" {
@@ -430,7 +435,7 @@ func runCase(t *rapid.T, c *spec) {
 		case "ondone":
 			s = stage.OnDone(s, func(input, v int64, err error) {
 				if err == nil {
-					_ = h.call(nil, pos, v, false)
+					_ = h.raise(pos, v, false)
 				} else if int(c.hash(4, pos, input)%1000) < c.failedPM {
 					panic(failedPanic{pos, input})
 				}
@@ -474,7 +479,7 @@ func runCase(t *rapid.T, c *spec) {
 			res.err = sink.ForEach(ctx, s, func(in, v int64) error {
 				slow()
 				if c.sinkFaults {
-					if err := h.call(nil, sinkPos, v, true); err != nil {
+					if err := h.raise(sinkPos, v, true); err != nil {
 						return err
 					}
 				}
