@@ -263,7 +263,6 @@ func (e *emitter[S, T]) takeBlocked() int64 {
 	return b
 }
 
-
 // workerContext is the context user functions of stage s receive.
 func workerContext(r *run, s *Stage) context.Context {
 	return context.WithValue(r.ctx, stageKey{}, s)
