@@ -53,14 +53,20 @@ func WithChunkSize(n int) Option {
 	return func(c *config) { c.chunk = n }
 }
 
+// ErrConsumerPanicked is the error an [Observer]'s Stop receives when the
+// code consuming the run's results panicked (the body of a range loop over
+// a sink's iterator): the run was stopped, every goroutine has exited, and
+// the panic goes on up the consumer's stack once the observers are stopped.
+var ErrConsumerPanicked = errors.New("pipeline: the consumer panicked")
+
 // Observer watches runs of a pipeline. Start is called from the goroutine
 // that runs the pipeline, before any item moves, with the stages in
 // composition order (the source first, the sink last); it may start its own
 // goroutines, which Stop must end before returning. Stop is called once every
 // goroutine of the run has exited, with the error the sink is about to
-// return ([ErrStopped] when the consumer's code panicked through the sink, as
-// a range loop's body may). The stages' meters are final when Stop is
-// called.
+// return ([ErrConsumerPanicked] when the consumer panicked). Stop is called
+// exactly once per Start, whatever ends the run. The stages' meters are
+// final when Stop is called.
 type Observer interface {
 	Start(stages []*Stage)
 	Stop(err error)
@@ -273,7 +279,7 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			p.state = stateDone
 			p.mu.Unlock()
 			for _, o := range p.cfg.observers {
-				o.Stop(ErrStopped)
+				o.Stop(ErrConsumerPanicked)
 			}
 		}
 	}()

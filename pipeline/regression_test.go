@@ -13,25 +13,6 @@ import (
 
 // Regression tests for bugs found by the fault campaign (internal/campaign).
 
-// checkBalanced fails t unless every stage balances and every stage takes in
-// what its upstream handed on.
-func checkBalanced(t *testing.T, p *pipeline.Pipeline) {
-	t.Helper()
-	stages := p.Stages()
-	for i, st := range stages {
-		k := st.Counts()
-		if !k.Balanced() {
-			t.Errorf("stage %s unbalanced: %+v", st.Name(), k)
-		}
-		if i > 0 && k.In != stages[i-1].Counts().Out {
-			t.Errorf("stage %s In = %d, upstream %s Out = %d", st.Name(), k.In, stages[i-1].Name(), stages[i-1].Counts().Out)
-		}
-		if !st.Finished() {
-			t.Errorf("stage %s not finished", st.Name())
-		}
-	}
-}
-
 // A panic in an OnDone callback given an item that had already failed was
 // counted as a second failure of a stage the item never entered, leaving the
 // stage's meters unbalanced, and replaced the item's first error.

@@ -211,13 +211,17 @@ func (e *emitter[S, T]) target() int {
 	return chunkTarget(e.own, e.out.to.m.cost.Load(), e.limit)
 }
 
-// put adds a successful result.
-func (e *emitter[S, T]) put(it Item[S, T]) {
+// put adds a successful result and returns a pointer to it; the pointer
+// stays valid and the item unchanged after the chunk is sent, because
+// chunks are never reused.
+func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	e.buf = append(e.buf, it)
+	last := &e.buf[len(e.buf)-1]
 	e.ok++
 	if len(e.buf) >= cap(e.buf) {
 		e.flush()
 	}
+	return last
 }
 
 // putFailed adds an item that travels as a failure record.
@@ -227,10 +231,6 @@ func (e *emitter[S, T]) putFailed(it Item[S, T]) {
 		e.flush()
 	}
 }
-
-// last returns a pointer to the item added last; it stays valid and
-// unchanged after the chunk is sent, because chunks are never reused.
-func (e *emitter[S, T]) last() *Item[S, T] { return &e.buf[len(e.buf)-1] }
 
 // flush hands on what is buffered, blocking while the next stage is full.
 // After cancellation it stops trying and counts the unsent items.

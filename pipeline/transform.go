@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -222,9 +221,9 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 
 func (w *worker[S, In, Out]) emit(it Item[S, Out]) {
 	if w.em != nil {
-		w.em.put(it)
+		last := w.em.put(it)
 		if w.t.spec.Describe != nil {
-			w.t.last.Store(w.em.last())
+			w.t.last.Store(last)
 		}
 		return
 	}
@@ -302,7 +301,11 @@ func (t *transform[S, In, Out]) exit() {
 // chunk's results in the slot of that number; the sequencer hands slots on in
 // order and returns the tokens. At most window chunks are in flight.
 type sequencer[S, T any] struct {
-	mu     sync.Mutex
+	// take is held (a value in it) while a worker takes a chunk and its
+	// number. It is a channel, not a mutex, because the holder may block
+	// receiving input, and a goroutine waiting on a channel is durably
+	// blocked (testing/synctest can advance time past it).
+	take   chan struct{}
 	next   int64 // sequence number of the next chunk taken
 	tokens chan struct{}
 	slots  []chan deposit[S, T]
@@ -318,7 +321,7 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 	if window == 0 {
 		window = 4 * workers
 	}
-	q := &sequencer[S, T]{tokens: make(chan struct{}, window), slots: make([]chan deposit[S, T], window), done: make(chan struct{})}
+	q := &sequencer[S, T]{take: make(chan struct{}, 1), tokens: make(chan struct{}, window), slots: make([]chan deposit[S, T], window), done: make(chan struct{})}
 	for i := range q.slots {
 		q.slots[i] = make(chan deposit[S, T], 1)
 	}
@@ -335,13 +338,13 @@ func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S,
 			t.drain(w, buf)
 			return
 		}
-		q.mu.Lock()
+		q.take <- struct{}{}
 		chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), nil)
 		seq := q.next
 		if ok {
 			q.next++
 		}
-		q.mu.Unlock()
+		<-q.take
 		if !ok {
 			<-q.tokens
 			return

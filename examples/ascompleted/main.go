@@ -1,0 +1,61 @@
+// Command ascompleted ports the seed's as_completed recipe,
+//
+//	for future in tqdm(as_completed(futures), total=len(futures)):
+//	    i, res = future.result()
+//	    results[i] = res
+//
+// Results arrive as they complete, not in submission order, and the bar
+// moves with them. A slice source knows its length, so no total= is
+// needed; this program feeds its inputs through a channel, whose length
+// the pipeline cannot know, and declares the total with progress.WithTotal,
+// the equivalent of tqdm's total=.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+func main() {
+	n := flag.Int("n", 10, "number of tasks")
+	unit := flag.Duration("unit", 250*time.Millisecond, "task x sleeps x/2 times this... scaled: x*unit/2")
+	flag.Parse()
+
+	longComputation := func(ctx context.Context, x int) (int, error) {
+		select {
+		case <-time.After(time.Duration(x) * *unit / 2):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return x * x, nil
+	}
+
+	inputs := make(chan int)
+	go func() {
+		defer close(inputs)
+		for i := *n - 1; i >= 0; i-- { // slowest first: as_completed still yields the fast ones first
+			inputs <- i
+		}
+	}()
+
+	p := pipeline.New(progress.Bars(progress.WithTotal("inputs", int64(*n))))
+	src := stage.FromChan(p, inputs, stage.Name("inputs"))
+	sq := stage.Map(src, longComputation, stage.Name("long_computation"), stage.Workers(*n))
+	results := map[int]int{}
+	for r, err := range sink.All(context.Background(), sq, sink.Name("as_completed")) {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		results[r.Input] = r.Value
+		fmt.Printf("%d: %d\n", r.Input, r.Value)
+	}
+}

@@ -1,0 +1,64 @@
+// Command callbackbar ports the seed's callback recipe,
+//
+//	def _callback(future, x):
+//	    results[x] = future.result()
+//	    pbar.set_description(f"Calculated {x}")
+//	    pbar.update()
+//	future.add_done_callback(partial(_callback, x=i))
+//
+// stage.OnDone calls a function with each item's input and outcome, from
+// one goroutine, so it needs no lock, no partial and no late-binding care;
+// the callback stage gets its own bar.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+func main() {
+	n := flag.Int("n", 10, "number of tasks")
+	unit := flag.Duration("unit", 120*time.Millisecond, "task x sleeps x times this")
+	flag.Parse()
+
+	longComputation := func(ctx context.Context, x int) (int, error) {
+		select {
+		case <-time.After(time.Duration(x) * *unit):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return x * x, nil
+	}
+
+	board := progress.New()
+	p := pipeline.New(pipeline.WithObserver(board))
+	xs := make([]int, *n)
+	for i := range xs {
+		xs[i] = i
+	}
+	src := stage.FromSlice(p, xs, stage.Name("submit"))
+	sq := stage.Map(src, longComputation, stage.Name("long_computation"), stage.Workers(*n))
+	results := map[int]int{}
+	done := stage.OnDone(sq, func(x, res int, err error) {
+		if err == nil {
+			results[x] = res
+		}
+	}, stage.Name("callback"), stage.Describe(func(x, _ int) string { return fmt.Sprintf("Calculated %d", x) }))
+	if _, err := sink.Count(context.Background(), done, sink.Name("done")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for x := range *n {
+		fmt.Printf("%d: %d\n", x, results[x])
+	}
+	s := board.Summary()
+	fmt.Fprintf(os.Stderr, "callback stage: %d calls\n", s[2].Counts.Out)
+}

@@ -1,0 +1,138 @@
+// Command hashfiles prints the SHA-256 of every regular file under a
+// directory, in the format of coreutils sha256sum ("<hex>  <path>"), so
+// that "sha256sum -c" verifies its output. Files are hashed in parallel;
+// progress goes to stderr: one bar for the files found while walking the
+// tree (its total grows until the walk ends) and one for hashing, weighted
+// by bytes, which moves while a large file is read.
+//
+//	go run ./examples/hashfiles DIR > SHA256SUMS
+//	sha256sum -c SHA256SUMS
+//
+// An unreadable file is reported on stderr with its path and the run goes
+// on; the exit status is then 1, as with sha256sum.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+type file struct {
+	path string
+	size int64
+}
+
+func main() {
+	workers := flag.Int("workers", 2*runtime.GOMAXPROCS(0), "files hashed at once")
+	quiet := flag.Bool("q", false, "no progress")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: hashfiles [-workers N] [-q] [DIR]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	dir := "."
+	if flag.NArg() > 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if flag.NArg() == 1 {
+		dir = flag.Arg(0)
+	}
+	os.Exit(run(context.Background(), dir, *workers, !*quiet, os.Stdout, os.Stderr))
+}
+
+// run hashes the tree under dir, writing sums to stdout and problems (and
+// progress, when show is set) to stderr; it returns the exit status.
+func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr io.Writer) int {
+	var opts []pipeline.Option
+	var logw io.Writer = stderr
+	opts = append(opts, pipeline.ContinueOnError())
+	if show {
+		board := progress.New(progress.WithOutput(stderr))
+		opts = append(opts, pipeline.WithObserver(board))
+		logw = board.Writer() // messages go above the bars
+	}
+	p := pipeline.New(opts...)
+	failed := false
+
+	walk := stage.Generate(p, func(ctx context.Context, emit func(file) bool) error {
+		return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(logw, "hashfiles: %s: %v\n", path, err)
+				failed = true
+				return nil // go on with the rest of the tree
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				fmt.Fprintf(logw, "hashfiles: %s: %v\n", path, err)
+				failed = true
+				return nil
+			}
+			if !emit(file{path, info.Size()}) {
+				return filepath.SkipAll
+			}
+			return nil
+		})
+	}, stage.Name("walk"),
+		stage.Weight(pipeline.Bytes, func(f file) int64 { return f.size }),
+		stage.Describe(func(f, _ file) string { return f.path }))
+
+	sums := stage.Map(walk, func(ctx context.Context, f file) (string, error) {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			return "", err
+		}
+		defer fh.Close()
+		h := sha256.New()
+		// progress.Reader moves the bar as the bytes are read.
+		if _, err := io.Copy(h, progress.Reader(ctx, fh)); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}, stage.Name("hash"), stage.Workers(workers),
+		stage.Weight(pipeline.Bytes, func(string) int64 { return 0 }), // bytes come from progress.Reader
+		stage.Describe(func(f file, _ string) string { return f.path }))
+
+	for r, err := range sink.All(ctx, sums, sink.Name("print")) {
+		if err != nil {
+			failed = true
+			for _, ie := range pipeline.ItemErrors[file](err) {
+				fmt.Fprintf(logw, "hashfiles: %s: %v\n", ie.Input.path, unwrapPath(ie.Err))
+			}
+			if len(pipeline.ItemErrors[file](err)) == 0 {
+				fmt.Fprintf(logw, "hashfiles: %v\n", err)
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "%s  %s\n", r.Value, r.Input.path)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// unwrapPath drops the path os.Open already put in its error, since the
+// message names the file first.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,49 @@
+package progress
+
+import (
+	"context"
+	"io"
+
+	"github.com/flowbar/flowbar/pipeline"
+)
+
+// Reader wraps r so that every byte read from it is added, as it is read,
+// to the weight of the stage whose function received ctx (see
+// [pipeline.AddWeight]): a bar weighted in bytes then moves while a large
+// file is being read, instead of jumping when the item is done. The stage
+// should count bytes (stage.Weight(pipeline.Bytes, ...)) but not weigh its
+// results again, or the bytes would count twice: declare the unit with a
+// weight function that returns 0.
+//
+// Each Read costs one atomic add. With a ctx that does not come from a
+// stage the reader only passes reads through. If r is an io.Closer, so is
+// the result. It panics if r is nil.
+func Reader(ctx context.Context, r io.Reader) io.Reader {
+	if r == nil {
+		panic("progress: Reader: reader is nil")
+	}
+	cr := countingReader{r: r, st: pipeline.StageOf(ctx), ctx: ctx}
+	if c, ok := r.(io.Closer); ok {
+		return countingReadCloser{cr, c}
+	}
+	return cr
+}
+
+type countingReader struct {
+	r   io.Reader
+	st  *pipeline.Stage
+	ctx context.Context
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && c.st != nil {
+		pipeline.AddWeight(c.ctx, int64(n))
+	}
+	return n, err
+}
+
+type countingReadCloser struct {
+	countingReader
+	io.Closer
+}
