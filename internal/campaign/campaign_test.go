@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"runtime"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
@@ -109,6 +111,7 @@ type spec struct {
 	sinkFaults bool // the sink's function fails too (foreach)
 	failedPM   int  // per-mille chance that an OnDone callback panics on a failure record
 	loopPanic  int  // a range loop's body panics at this result; 0 never
+	progress   int  // 0: no progress board; 1: plain lines; 2: live bars
 }
 
 func (c *spec) String() string {
@@ -124,8 +127,8 @@ func (c *spec) String() string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d",
-		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic)
+	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d progress=%d",
+		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic, c.progress)
 	return b.String()
 }
 
@@ -182,6 +185,7 @@ func genSpec(t *rapid.T) *spec {
 	if c.cont && rapid.IntRange(0, 3).Draw(t, "failedPanics") == 0 {
 		c.failedPM = rapid.SampledFrom([]int{100, 500, 1000}).Draw(t, "failedPM")
 	}
+	c.progress = rapid.IntRange(0, 2).Draw(t, "progress")
 	if c.sink == "all" && rapid.IntRange(0, 5).Draw(t, "loopPanics") == 0 {
 		c.loopPanic = rapid.IntRange(1, max(1, c.n)).Draw(t, "loopPanic")
 	}
@@ -346,6 +350,12 @@ func runCase(t *rapid.T, c *spec) {
 	}
 	if c.chunk > 0 {
 		opts = append(opts, pipeline.WithChunkSize(c.chunk))
+	}
+	var board *progress.Board
+	if c.progress > 0 {
+		board = progress.New(progress.WithOutput(io.Discard), progress.WithTerminal(c.progress == 2),
+			progress.WithRefresh(time.Millisecond), progress.WithLineInterval(time.Millisecond))
+		opts = append(opts, pipeline.WithObserver(board))
 	}
 	p := pipeline.New(opts...)
 	parent, cancel := context.WithCancelCause(context.Background())
@@ -545,6 +555,45 @@ func runCase(t *rapid.T, c *spec) {
 		t.Fatalf("goroutines left behind: %v", err)
 	}
 	check(t, c, h, p, res, parent)
+	if board != nil {
+		checkBoard(t, c, p, board, res)
+	}
+}
+
+// checkBoard checks that a progress board observed the run to its end: one
+// summary per stage, whose final counts are the stages' meters, and a final
+// status that agrees with them.
+func checkBoard(t *rapid.T, c *spec, p *pipeline.Pipeline, board *progress.Board, res *result) {
+	stages := p.Stages()
+	sum := board.Summary()
+	if len(sum) != len(stages) {
+		t.Fatalf("progress summary has %d stages, the pipeline %d", len(sum), len(stages))
+	}
+	for i, s := range sum {
+		st := stages[i]
+		k := st.Counts()
+		if s.Name != st.Name() || s.Counts != k {
+			t.Fatalf("progress summary of stage %d: %s %+v; meters: %s %+v", i, s.Name, s.Counts, st.Name(), k)
+		}
+		if s.Amount() != k.Done() {
+			t.Fatalf("progress amount of stage %s is %d, it finished %d items", s.Name, s.Amount(), k.Done())
+		}
+		switch {
+		case s.Status == progress.Running:
+			t.Fatalf("stage %s still running on the board after the run", s.Name)
+		case k.Failed > 0 && s.Status != progress.Failed:
+			t.Fatalf("stage %s failed %d items but ended %s", s.Name, k.Failed, s.Status)
+		case k.Cancelled > 0 && s.Status == progress.Done:
+			t.Fatalf("stage %s cancelled %d items but ended done", s.Name, k.Cancelled)
+		}
+	}
+	if res.err == nil && len(res.loopErrs) == 0 && !res.loopPanicked && c.stopAfter < 0 {
+		for _, s := range sum {
+			if s.Status != progress.Done {
+				t.Fatalf("run succeeded but stage %s ended %s: %+v", s.Name, s.Status, s.Counts)
+			}
+		}
+	}
 }
 
 // check compares a run with the model and the promises.
