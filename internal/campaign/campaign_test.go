@@ -32,7 +32,7 @@ const runBound = 60 * time.Second
 var (
 	sourceKinds = []string{"slice", "chan", "seq", "generate"}
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
-	sinkKinds   = []string{"byinput", "slice", "foreach", "reduce", "all"}
+	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
 	cancelKinds = []string{"none", "none", "timer", "item"}
 )
 
@@ -85,6 +85,9 @@ type stageSpec struct {
 	window  int   // 0: default
 	add     int64 // a map adds this to the value (injective)
 	dropPct int   // a filter drops about this percentage
+	// weighted stages count a weight per result (weightOf) and describe
+	// their last result.
+	weighted bool
 }
 
 func (s stageSpec) ordered() bool {
@@ -112,7 +115,11 @@ type spec struct {
 	failedPM   int  // per-mille chance that an OnDone callback panics on a failure record
 	loopPanic  int  // a range loop's body panics at this result; 0 never
 	progress   int  // 0: no progress board; 1: plain lines; 2: live bars
+	srcWeight  bool // the source counts a weight per item
 }
+
+// weightOf is the weight of a value in weighted stages.
+func weightOf(v int64) int64 { return v%7 + 1 }
 
 func (c *spec) String() string {
 	var b strings.Builder
@@ -142,6 +149,9 @@ func genSpec(t *rapid.T) *spec {
 		seed:     rapid.Uint64().Draw(t, "seed"),
 		cancel:   rapid.SampledFrom(cancelKinds).Draw(t, "cancel"),
 	}
+	if rapid.IntRange(0, 9).Draw(t, "big") == 0 {
+		c.n = rapid.IntRange(300, 5000).Draw(t, "bigN") // chunks of hundreds of items
+	}
 	if rapid.IntRange(0, 3).Draw(t, "chunked") == 0 {
 		c.chunk = rapid.SampledFrom([]int{1, 2, 7, 64}).Draw(t, "chunk")
 	}
@@ -160,6 +170,7 @@ func genSpec(t *rapid.T) *spec {
 		if strings.HasPrefix(s.kind, "ordered") && rapid.Bool().Draw(t, "windowed") {
 			s.window = rapid.IntRange(1, 4).Draw(t, "window")
 		}
+		s.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
 		if strings.HasSuffix(s.kind, "filter") {
 			s.dropPct = rapid.IntRange(0, 60).Draw(t, "dropPct")
 		}
@@ -186,6 +197,7 @@ func genSpec(t *rapid.T) *spec {
 		c.failedPM = rapid.SampledFrom([]int{100, 500, 1000}).Draw(t, "failedPM")
 	}
 	c.progress = rapid.IntRange(0, 2).Draw(t, "progress")
+	c.srcWeight = rapid.IntRange(0, 3).Draw(t, "srcWeight") == 0
 	if c.sink == "all" && rapid.IntRange(0, 5).Draw(t, "loopPanics") == 0 {
 		c.loopPanic = rapid.IntRange(1, max(1, c.n)).Draw(t, "loopPanic")
 	}
@@ -236,7 +248,8 @@ type outcome struct {
 
 // model runs the case sequentially: the outcome of every input the source
 // emits.
-func (c *spec) model() []outcome {
+func (c *spec) model() ([]outcome, map[int]int64) {
+	weights := map[int]int64{}
 	n := c.n
 	if c.genErrAt >= 0 {
 		n = c.genErrAt
@@ -246,6 +259,7 @@ func (c *spec) model() []outcome {
 		o := outcome{input: x}
 		v := x
 		done := false
+		weights[0] += weightOf(x)
 		for i, s := range c.stages {
 			pos := i + 1
 			f := c.faultAt(pos, v, s.kind == "map" || s.kind == "orderedmap")
@@ -264,6 +278,7 @@ func (c *spec) model() []outcome {
 			if done {
 				break
 			}
+			weights[pos] += weightOf(v)
 		}
 		if !done && c.sinkFaults {
 			if f := c.faultAt(len(c.stages)+1, v, true); f == fErr || f == fPanic {
@@ -275,7 +290,7 @@ func (c *spec) model() []outcome {
 		}
 		out = append(out, o)
 	}
-	return out
+	return out, weights
 }
 
 // harness holds a run's instrumentation.
@@ -329,6 +344,8 @@ type result struct {
 	err       error
 	loopErrs  []error // errors yielded by sink.All
 	delivered int     // results handed to the user's code
+	// counted says that the sink delivered a count, not results.
+	counted bool
 	// loopPanicked says that the range loop's body panicked and the panic
 	// came up the caller's stack.
 	loopPanicked bool
@@ -368,11 +385,16 @@ func runCase(t *rapid.T, c *spec) {
 		xs[i] = int64(i)
 	}
 	var src *pipeline.Stream[int64, int64]
+	var srcOpts []stage.Option
+	if c.srcWeight {
+		srcOpts = append(srcOpts, stage.Weight(pipeline.Bytes, weightOf),
+			stage.Describe(func(in, v int64) string { return fmt.Sprint(in) }))
+	}
 	var feeder sync.WaitGroup
 	stopFeeder := make(chan struct{})
 	switch c.source {
 	case "slice":
-		src = stage.FromSlice(p, xs)
+		src = stage.FromSlice(p, xs, srcOpts...)
 	case "chan":
 		ch := make(chan int64)
 		feeder.Go(func() {
@@ -385,9 +407,9 @@ func runCase(t *rapid.T, c *spec) {
 				}
 			}
 		})
-		src = stage.FromChan(p, ch)
+		src = stage.FromChan(p, ch, srcOpts...)
 	case "seq":
-		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)))
+		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)), srcOpts...)
 	case "generate":
 		src = stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 			for i, x := range xs {
@@ -406,7 +428,7 @@ func runCase(t *rapid.T, c *spec) {
 				return errSource
 			}
 			return nil
-		})
+		}, srcOpts...)
 	}
 
 	// Transforms.
@@ -416,6 +438,10 @@ func runCase(t *rapid.T, c *spec) {
 		o := []stage.Option{stage.Workers(st.workers), stage.Name(fmt.Sprintf("%s%d", st.kind, pos))}
 		if st.window > 0 {
 			o = append(o, stage.Window(st.window))
+		}
+		if st.weighted && st.kind != "ondone" {
+			o = append(o, stage.Weight(pipeline.Rows, weightOf),
+				stage.Describe(func(in, v int64) string { return fmt.Sprintf("%d: %d", in, v) }))
 		}
 		switch st.kind {
 		case "map", "orderedmap":
@@ -470,6 +496,18 @@ func runCase(t *rapid.T, c *spec) {
 				res.pairs = append(res.pairs, [2]int64{in, v})
 			}
 			res.ordered, res.err, res.delivered = false, err, len(m)
+		case "bykey":
+			m, err := sink.ByKey(ctx, s, func(_, v int64) int64 { return v })
+			for k, v := range m {
+				if k != v {
+					panic("bykey: key is not the value")
+				}
+				res.pairs = append(res.pairs, [2]int64{-1, v})
+			}
+			res.ordered, res.err, res.delivered = false, err, len(m)
+		case "count":
+			n, err := sink.Count(ctx, s)
+			res.err, res.delivered, res.counted = err, n, true
 		case "slice":
 			vs, err := sink.Slice(ctx, s)
 			for _, v := range vs {
@@ -575,8 +613,8 @@ func checkBoard(t *rapid.T, c *spec, p *pipeline.Pipeline, board *progress.Board
 		if s.Name != st.Name() || s.Counts != k {
 			t.Fatalf("progress summary of stage %d: %s %+v; meters: %s %+v", i, s.Name, s.Counts, st.Name(), k)
 		}
-		if s.Amount() != k.Done() {
-			t.Fatalf("progress amount of stage %s is %d, it finished %d items", s.Name, s.Amount(), k.Done())
+		if want := k.Done(); s.Unit == pipeline.Items && s.Amount() != want || s.Unit != pipeline.Items && s.Amount() != k.Weight {
+			t.Fatalf("progress amount of stage %s is %d; meters %+v", s.Name, s.Amount(), k)
 		}
 		switch {
 		case s.Status == progress.Running:
@@ -598,7 +636,7 @@ func checkBoard(t *rapid.T, c *spec, p *pipeline.Pipeline, board *progress.Board
 
 // check compares a run with the model and the promises.
 func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, parent context.Context) {
-	model := c.model()
+	model, weights := c.model()
 	byInput := map[int64]outcome{}
 	byValue := map[int64]outcome{}
 	var want []outcome // successes, in input order
@@ -683,7 +721,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if snk.Out != int64(res.delivered) {
 		t.Fatalf("sink Out=%d but %d results were delivered", snk.Out, res.delivered)
 	}
-	if int64(len(res.pairs)) != int64(res.delivered) {
+	if int64(len(res.pairs)) != int64(res.delivered) && !res.counted {
 		t.Fatalf("%d pairs for %d deliveries", len(res.pairs), res.delivered)
 	}
 	var lost int64 // everything the source emitted ends exactly once
@@ -824,8 +862,20 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if totalCancelled != 0 {
 			t.Fatalf("uninterrupted run counted %d items cancelled", totalCancelled)
 		}
-		if len(res.pairs) != len(want) {
-			t.Fatalf("delivered %d results, the model %d", len(res.pairs), len(want))
+		if res.delivered != len(want) {
+			t.Fatalf("delivered %d results, the model %d", res.delivered, len(want))
+		}
+		if c.srcWeight {
+			if w := src.Weight; w != weights[0] {
+				t.Fatalf("source weight %d, the model %d", w, weights[0])
+			}
+		}
+		for i, st := range stages[1 : len(stages)-1] {
+			if s := c.stages[i]; s.weighted && s.kind != "ondone" {
+				if w := st.Counts().Weight; w != weights[i+1] {
+					t.Fatalf("stage %s weight %d, the model %d", st.Name(), w, weights[i+1])
+				}
+			}
 		}
 		if src.Out != int64(len(model)) {
 			t.Fatalf("source emitted %d items, the model %d", src.Out, len(model))
