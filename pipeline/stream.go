@@ -246,6 +246,7 @@ func (e *emitter[S, T]) flush() {
 				e.from.m.out.Add(e.ok)
 			case <-e.r.ctx.Done():
 				e.from.m.cancelled.Add(e.ok)
+				keepFailures(e.r, e.buf)
 			}
 			e.blocked += int64(time.Since(start))
 		}
