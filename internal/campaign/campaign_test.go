@@ -851,6 +851,16 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if !c.cont && c.sink != "all" && errors.Is(err, errCancel) && err != errCancel {
 		t.Fatalf("fail-fast run cancelled by its caller returned %#v, not the cause itself", err)
 	}
+	if c.cont && !stopped {
+		// Continue: every failure is returned, cancelled or not.
+		var failed int64
+		for _, st := range stages {
+			failed += st.Counts().Failed
+		}
+		if failed != int64(len(itemErrs)) {
+			t.Fatalf("the stages failed %d items, %d item errors were returned", failed, len(itemErrs))
+		}
+	}
 	if errors.Is(err, errCancel) && !cancelled {
 		t.Fatalf("the error names the cancellation, but the context was not cancelled: %v", err)
 	}
