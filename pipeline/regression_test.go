@@ -255,3 +255,40 @@ func TestContinueReturnsFailuresInFlightAtCancel(t *testing.T) {
 		}
 	}
 }
+
+// After a cancellation, the workers reading a channel source kept taking
+// the values immediately available in it (counting them as cancelled) until
+// it was empty, although FromChan promises to leave them in the channel.
+func TestChanSourceLeavesValuesAfterCancel(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		ch := make(chan int, 10000)
+		for i := range cap(ch) {
+			ch <- i
+		}
+		close(ch)
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		fn := func(_ context.Context, x int) (int, error) {
+			if x == 10 {
+				cancel()
+			}
+			return x, nil
+		}
+		var m *pipeline.Stream[int, int]
+		if ordered {
+			m = stage.OrderedMap(stage.FromChan(p, ch), fn, stage.Workers(2))
+		} else {
+			m = stage.Map(stage.FromChan(p, ch), fn, stage.Workers(2))
+		}
+		_, err := sink.Count(ctx, m)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		taken := p.Stages()[0].Counts().Out
+		if left := int64(len(ch)); left+taken != int64(cap(ch)) || left < int64(cap(ch))-100 {
+			t.Errorf("ordered=%v: the source took %d values and left %d of %d", ordered, taken, left, cap(ch))
+		}
+		checkBalanced(t, p)
+	}
+}

@@ -144,6 +144,10 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		return f.fill(buf[:0], int(lo), int(hi)), true
 
 	default:
+		if !s.itemsOwned && r.stopping() {
+			// Values still in a channel the user owns stay there.
+			return nil, false
+		}
 		ch := s.items
 		buf = buf[:0]
 		var v S
