@@ -30,7 +30,7 @@ const runBound = 60 * time.Second
 
 // The kinds of generated things.
 var (
-	sourceKinds = []string{"slice", "chan", "seq", "generate"}
+	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate"}
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
 	cancelKinds = []string{"none", "none", "timer", "item"}
@@ -390,6 +390,7 @@ func runCase(t *rapid.T, c *spec) {
 		srcOpts = append(srcOpts, stage.Weight(pipeline.Bytes, weightOf),
 			stage.Describe(func(in, v int64) string { return fmt.Sprint(in) }))
 	}
+	var bufch chan int64
 	var feeder sync.WaitGroup
 	stopFeeder := make(chan struct{})
 	switch c.source {
@@ -408,6 +409,15 @@ func runCase(t *rapid.T, c *spec) {
 			}
 		})
 		src = stage.FromChan(p, ch, srcOpts...)
+	case "bufchan":
+		// A closed channel holding every value: what the run does not
+		// take stays in it.
+		bufch = make(chan int64, len(xs))
+		for _, x := range xs {
+			bufch <- x
+		}
+		close(bufch)
+		src = stage.FromChan(p, bufch, srcOpts...)
 	case "seq":
 		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)), srcOpts...)
 	case "generate":
@@ -593,6 +603,17 @@ func runCase(t *rapid.T, c *spec) {
 		t.Fatalf("goroutines left behind: %v", err)
 	}
 	check(t, c, h, p, res, parent)
+	if bufch != nil {
+		taken := p.Stages()[0].Counts().Out
+		for i := taken; i < int64(c.n); i++ {
+			if v, ok := <-bufch; !ok || v != i {
+				t.Fatalf("the run took %d values from the channel; value %d is %d, %v", taken, i, v, ok)
+			}
+		}
+		if _, ok := <-bufch; ok {
+			t.Fatalf("the run took %d values from the channel; more are left", taken)
+		}
+	}
 	if board != nil {
 		checkBoard(t, c, p, board, res)
 	}
