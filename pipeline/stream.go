@@ -200,6 +200,10 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		return f.fill(buf[:0], int(lo), int(hi)), true
 
 	default:
+		if !s.itemsOwned && r.stopping() {
+			// Values still in a channel the user owns stay there.
+			return nil, false
+		}
 		ch := s.items
 		buf = buf[:0]
 		var v S
@@ -304,6 +308,7 @@ func (e *emitter[S, T]) flush() {
 				e.from.m.out.Add(e.ok)
 			case <-e.r.ctx.Done():
 				e.from.m.cancelled.Add(e.ok)
+				keepFailures(e.r, e.buf)
 			}
 			e.blocked += int64(time.Since(start))
 		}

@@ -374,6 +374,7 @@ func (t *transform[S, In, Out]) drain(w *worker[S, In, Out], buf []Item[S, In]) 
 		}
 		t.st.m.in.Add(n)
 		t.st.m.cancelled.Add(n)
+		keepFailures(w.r, chunk)
 	}
 }
 
@@ -404,6 +405,7 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 				m.out.Add(d.ok)
 			case <-r.ctx.Done():
 				m.cancelled.Add(d.ok)
+				keepFailures(r, d.items)
 			}
 		}
 		<-q.tokens
