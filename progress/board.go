@@ -107,11 +107,7 @@ func (b *Board) sampler(r *boardRun) {
 	defer close(r.done)
 	ticks := b.cfg.ticks
 	if ticks == nil {
-		interval := b.cfg.refresh
-		if r.mp == nil {
-			interval = min(interval*4, b.cfg.lines)
-		}
-		tk := time.NewTicker(interval)
+		tk := time.NewTicker(min(b.cfg.refresh, b.cfg.lines))
 		defer tk.Stop()
 		ticks = tk.C
 	}
