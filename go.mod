@@ -2,7 +2,11 @@ module github.com/flowbar/flowbar
 
 go 1.26.0
 
-require github.com/sourcegraph/conc v0.3.0
+require (
+	github.com/sourcegraph/conc v0.3.0
+	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
+)
 
 require (
 	github.com/VividCortex/ewma v1.2.0 // indirect

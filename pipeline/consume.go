@@ -20,6 +20,15 @@ type Consumer[S, T any] struct {
 	// goroutine that called Consume, in arrival order. A non-nil error
 	// other than ErrStop is the item's failure, handled like a stage's.
 	Each func(Item[S, T]) error
+	// Batch, when set, is called instead of Each with runs of successful
+	// items (usually a whole chunk), serially from the goroutine that
+	// called Consume, in arrival order; none is passed once the run is
+	// cancelled. It is for sinks that only store results (a map, a slice):
+	// it cannot fail or stop the run, it must not keep the slice, and it
+	// should not panic (a panic fails the run's first item, and the rest
+	// of the run is passed again). Calling a function per chunk instead of
+	// per item is what lets a sink keep up with tiny items.
+	Batch func([]Item[S, T])
 	// Failed, when set, receives each item failure (under
 	// ContinueOnError) as it arrives instead of Consume keeping it for its
 	// returned error. Returning ErrStop stops the run.
@@ -40,11 +49,11 @@ type Consumer[S, T any] struct {
 // exited. The error is nil on success; under fail-fast it is the first
 // failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
 // under [ContinueOnError] it joins every failure not given to c.Failed, any
-// source error and the cause of ctx. It panics if c.Each is nil, if in is
-// already consumed or if the pipeline has already run.
+// source error and the cause of ctx. It panics if both c.Each and c.Batch
+// are nil, if in is already consumed or if the pipeline has already run.
 func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) error {
-	if c.Each == nil {
-		panic("pipeline: Consume: Each is nil")
+	if c.Each == nil && c.Batch == nil {
+		panic("pipeline: Consume: Each and Batch are nil")
 	}
 	p := in.p
 	st := p.NewStage(c.Name, KindSink, 1, -1, in.from)
@@ -62,14 +71,26 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			buf = make([]Item[S, T], 0, p.cfg.chunk)
 		}
 		want := 1
+		var chunk []Item[S, T]
+		completed := false
+		defer func() {
+			if !completed {
+				// c.Each or c.Failed is panicking up the caller's stack
+				// (PanicThrough): account for the rest of the input.
+				k.abandon(in, chunk, buf)
+			}
+		}()
 		for {
-			chunk, ok := in.next(r, buf, want, nil)
+			var ok bool
+			chunk, ok = in.next(r, buf, want, nil)
 			if !ok {
 				break
 			}
 			k.chunk(chunk)
+			in.release(chunk)
 			want = chunkTarget(k.own, k.own, p.cfg.chunk)
 		}
+		completed = true
 		if in.chunks == nil {
 			in.from.finished.Store(true)
 		}
@@ -118,9 +139,52 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
 }
 
+// abandon is called when the consumer's function panicked through on
+// chunk[k.pos]: that item was consumed, the rest of the chunk and of the
+// input is counted as cancelled, so that every item is still accounted for.
+// It stops the run and returns when the input has ended.
+func (k *consumer[S, T]) abandon(in *Stream[S, T], chunk []Item[S, T], buf []Item[S, T]) {
+	k.r.stop()
+	if k.pos < len(chunk) {
+		if chunk[k.pos].Err == nil {
+			k.out++
+		}
+		for _, it := range chunk[k.pos+1:] {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	for {
+		rest, ok := in.next(k.r, buf, k.r.p.cfg.chunk, nil)
+		if !ok {
+			break
+		}
+		for _, it := range rest {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	if in.chunks == nil {
+		in.from.finished.Store(true)
+	}
+	m := &k.st.m
+	m.in.Add(k.in)
+	m.out.Add(k.out)
+	m.failed.Add(k.failed)
+	m.cancelled.Add(k.cancelled)
+	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
+}
+
 func (k *consumer[S, T]) segment(chunk []Item[S, T], from int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
+			if k.c.Batch != nil {
+				k.in++ // batches count their items once fed
+			}
 			k.fail(chunk[k.pos].Input, &PanicError{Value: v, Stack: stack(v)})
 			next = k.pos + 1
 		}
@@ -131,6 +195,9 @@ func (k *consumer[S, T]) segment(chunk []Item[S, T], from int) (next int) {
 // items feeds chunk[from:] to the consumer, keeping in k.pos the index of
 // the item being consumed, and returns len(chunk).
 func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
+	if k.c.Batch != nil {
+		return k.batches(chunk, from)
+	}
 	for k.pos = from; k.pos < len(chunk); k.pos++ {
 		it := chunk[k.pos]
 		if it.Err != nil {
@@ -151,6 +218,35 @@ func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
 		default:
 			k.fail(it.Input, err)
 		}
+	}
+	return len(chunk)
+}
+
+// batches feeds chunk[from:] to c.Batch in runs of successful items, with
+// k.pos at the start of the run being fed, and returns len(chunk).
+func (k *consumer[S, T]) batches(chunk []Item[S, T], from int) int {
+	for i := from; i < len(chunk); {
+		if err := chunk[i].Err; err != nil {
+			k.pos = i
+			k.failedUpstream(err)
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(chunk) && chunk[j].Err == nil {
+			j++
+		}
+		n := int64(j - i)
+		if k.r.stopping() {
+			k.in += n
+			k.cancelled += n
+		} else {
+			k.pos = i
+			k.c.Batch(chunk[i:j])
+			k.in += n
+			k.out += n
+		}
+		i = j
 	}
 	return len(chunk)
 }

@@ -135,7 +135,11 @@ func (p *Pipeline) mustBuild(what string) {
 // number of items (a slice source's length) or -1. It panics with a
 // "pipeline:" message if workers is less than 1 or the pipeline has run.
 func (p *Pipeline) NewStage(name string, kind Kind, workers int, total int64, upstream *Stage) *Stage {
-	p.mustBuild("adding stage " + name)
+	if name == "" {
+		p.mustBuild("adding a " + kind.String() + " stage")
+	} else {
+		p.mustBuild(fmt.Sprintf("adding stage %q", name))
+	}
 	if workers < 1 {
 		panic(fmt.Sprintf("pipeline: stage %q: worker count %d is less than 1", name, workers))
 	}
@@ -182,13 +186,15 @@ func (r *run) stopping() bool { return r.ctx.Err() != nil }
 // run; later ones (usually consequences of the cancellation) are dropped.
 func (r *run) fail(err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.first == nil && r.ctx.Err() == nil {
-		r.first = err
-		r.mu.Unlock()
 		r.cancel(err)
-		return
+		// The caller's context may have been cancelled since the check:
+		// then its cause is the run's, and err is a consequence.
+		if context.Cause(r.ctx) == err {
+			r.first = err
+		}
 	}
-	r.mu.Unlock()
 }
 
 // runError records an error that belongs to no item, such as a source's own
@@ -225,6 +231,10 @@ func (r *run) result() error {
 		errs = append(errs, context.Cause(r.parent))
 	}
 	errs = append(errs, r.errs...)
+	if len(errs) == 1 {
+		// The cause itself, so that err == context.Canceled holds.
+		return errs[0]
+	}
 	return errors.Join(errs...)
 }
 
@@ -263,6 +273,7 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 			// on up the caller's stack.
 			r.stop()
 			r.pool.Wait()
+			sinkStage.finished.Store(true)
 			r.cancel(nil)
 			p.mu.Lock()
 			p.state = stateDone

@@ -12,9 +12,9 @@ import (
 // [ContinueOnError], the error (an [*ItemError]) with which it travels to the
 // sink. Stage and sink implementations see Items; users see values.
 type Item[S, T any] struct {
-	Input S
-	Value T
-	Err   error
+	Input S     // the pipeline input the item came from
+	Value T     // the item's current value (the zero value for a failure)
+	Err   error // nil, or the *ItemError of an item that failed upstream
 }
 
 // Stream is the typed edge from one stage to the next: values of type T,
@@ -32,6 +32,13 @@ type Stream[S, T any] struct {
 	slice  *sliceFeed[S, T]
 	items  <-chan S // a source channel of single values (S == T)
 	chunks chan []Item[S, T]
+	// free holds chunks the consumer has finished with, for the producer to
+	// fill again: a run moves its items through a few chunks that stay in
+	// cache instead of allocating one per hand-off. It is nil when the
+	// producer keeps pointers into the chunks it sent (a describer reads
+	// the last item), which then must not be reused.
+	free    chan []Item[S, T]
+	recycle bool // attach creates free
 
 	// itemsOwned says that items is fed by the source's own goroutine,
 	// which counts what it emits and closes the channel promptly on
@@ -54,7 +61,56 @@ func (s *Stream[S, T]) attach(to *Stage) {
 	}
 	s.to = to
 	if s.chunks == nil && s.slice == nil && s.items == nil {
-		s.chunks = make(chan []Item[S, T], 2*to.workers)
+		n := edgeChunks(to.workers)
+		s.chunks = make(chan []Item[S, T], n)
+		if s.recycle {
+			// Room for every chunk the edge can have out at once: queued,
+			// being consumed, being filled.
+			s.free = make(chan []Item[S, T], n+to.workers+s.from.workers)
+		}
+	}
+}
+
+// EdgeChunks is the least number of chunks an edge between two stages
+// holds. An edge holds max(EdgeChunks, 2 × the consumer's workers) chunks,
+// each of at most the pipeline's chunk size ([WithChunkSize]) items. It is
+// large enough that a producer whose items are slow rarely waits for a
+// consumer that shares its cores.
+const EdgeChunks = 16
+
+func edgeChunks(consumers int) int { return max(EdgeChunks, 2*consumers) }
+
+// newChunk returns an empty chunk with room for n items, reusing one the
+// consumer has finished with when it is large enough. limit is the
+// pipeline's chunk size: new chunks are rounded up to a power of two within
+// it, so that they fit the next targets too.
+func (s *Stream[S, T]) newChunk(n, limit int) []Item[S, T] {
+	if s.free != nil {
+		select {
+		case c := <-s.free:
+			if cap(c) >= n {
+				return c[:0]
+			}
+		default:
+		}
+	}
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return make([]Item[S, T], 0, max(n, min(size, limit)))
+}
+
+// release hands back a chunk received from the stream once its consumer is
+// done with every item in it. The items are left in place until the chunk
+// is filled again.
+func (s *Stream[S, T]) release(c []Item[S, T]) {
+	if s.free == nil || s.chunks == nil {
+		return
+	}
+	select {
+	case s.free <- c:
+	default:
 	}
 }
 
@@ -197,6 +253,7 @@ type emitter[S, T any] struct {
 	out     *Stream[S, T]
 	from    *Stage
 	limit   int
+	want    int // buf is handed on when it holds want items
 	buf     []Item[S, T]
 	ok      int64 // own successes in buf: counted Out when sent, Cancelled when not
 	own     int64 // producer's cost per item, ns
@@ -204,30 +261,31 @@ type emitter[S, T any] struct {
 }
 
 func newEmitter[S, T any](r *run, out *Stream[S, T]) *emitter[S, T] {
-	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, buf: make([]Item[S, T], 0, 1)}
+	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1)}
 }
 
 func (e *emitter[S, T]) target() int {
 	return chunkTarget(e.own, e.out.to.m.cost.Load(), e.limit)
 }
 
-// put adds a successful result and returns a pointer to it; the pointer
-// stays valid and the item unchanged after the chunk is sent, because
-// chunks are never reused.
+// put adds a successful result and returns a pointer to it in the chunk,
+// taken before the chunk is handed on. It stays valid and unchanged after
+// the chunk is sent, because the chunks of a stage with a describer are
+// never reused (see Stream.free).
 func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	e.buf = append(e.buf, it)
-	last := &e.buf[len(e.buf)-1]
+	p := &e.buf[len(e.buf)-1]
 	e.ok++
-	if len(e.buf) >= cap(e.buf) {
+	if len(e.buf) >= e.want {
 		e.flush()
 	}
-	return last
+	return p
 }
 
 // putFailed adds an item that travels as a failure record.
 func (e *emitter[S, T]) putFailed(it Item[S, T]) {
 	e.buf = append(e.buf, it)
-	if len(e.buf) >= cap(e.buf) {
+	if len(e.buf) >= e.want {
 		e.flush()
 	}
 }
@@ -250,10 +308,12 @@ func (e *emitter[S, T]) flush() {
 			e.blocked += int64(time.Since(start))
 		}
 		e.ok = 0
-	} else if cap(e.buf) == e.target() {
-		return
+		e.buf = nil
 	}
-	e.buf = make([]Item[S, T], 0, e.target())
+	e.want = e.target()
+	if cap(e.buf) < e.want {
+		e.buf = e.out.newChunk(e.want, e.limit)
+	}
 }
 
 // takeBlocked returns and resets the time spent blocked on sends.
@@ -262,10 +322,6 @@ func (e *emitter[S, T]) takeBlocked() int64 {
 	e.blocked = 0
 	return b
 }
-
-// finish flushes what is left and closes the stream. Only the last producer
-// of a stream calls it.
-func (e *emitter[S, T]) close() { close(e.out.chunks) }
 
 // workerContext is the context user functions of stage s receive.
 func workerContext(r *run, s *Stage) context.Context {

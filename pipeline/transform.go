@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +37,9 @@ type TransformSpec[S, Out any] struct {
 	Describe func(input S, v Out) string
 	// Failed, when set, is called for each item that failed in an earlier
 	// stage and passes through this one (under ContinueOnError), from the
-	// stage's goroutines, in arrival order when Workers is 1.
+	// stage's goroutines, in arrival order when Workers is 1. If it panics,
+	// the item still counts as failed where it first failed, and its
+	// [ItemError] joins the panic (a [*PanicError]) to the first cause.
 	Failed func(input S, err error)
 }
 
@@ -60,6 +61,7 @@ func Transform[S, In, Out any](in *Stream[S, In], spec TransformSpec[S, Out], fn
 	st.unit = spec.Unit
 	in.attach(st)
 	out := newStream[S, Out](p, st)
+	out.recycle = spec.Describe == nil
 	t := &transform[S, In, Out]{in: in, out: out, st: st, spec: spec, fn: fn}
 	t.active.Store(int32(spec.Workers))
 	if spec.Describe != nil {
@@ -126,6 +128,7 @@ func (t *transform[S, In, Out]) work(r *run) {
 				break
 			}
 			w.chunk(chunk)
+			t.in.release(chunk)
 			w.em.own = w.own
 		}
 		w.em.flush()
@@ -173,7 +176,15 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
 			rec := panics.NewRecovered(1, v)
-			w.fail(chunk[next].Input, &PanicError{Value: v, Stack: rec.Stack})
+			pe := &PanicError{Value: v, Stack: rec.Stack}
+			if it := &chunk[next]; it.Err != nil {
+				// spec.Failed panicked on an item that failed upstream:
+				// the item still ends where it failed, and its error
+				// carries the panic too.
+				w.emitFailed(Item[S, Out]{Input: it.Input, Err: failedHookPanic(it.Err, w.t.st.name, pe)})
+			} else {
+				w.fail(it.Input, pe)
+			}
 			next++
 		}
 	}()
@@ -251,6 +262,17 @@ func (w *worker[S, In, Out]) fail(input S, err error) {
 	w.r.fail(ie)
 }
 
+// failedHookPanic returns the failure record err of an item that failed
+// upstream, with the panic of stage's Failed hook joined to its cause.
+func failedHookPanic(err error, stage string, pe *PanicError) error {
+	type itemError interface{ withCause(error) error }
+	hook := fmt.Errorf("stage %q: failure callback: %w", stage, pe)
+	if ie, ok := err.(itemError); ok {
+		return ie.withCause(hook)
+	}
+	return errors.Join(err, hook)
+}
+
 func isCancellation(r *run, err error) bool {
 	if _, ok := err.(*PanicError); ok {
 		return false
@@ -281,7 +303,11 @@ func (t *transform[S, In, Out]) exit() {
 // chunk's results in the slot of that number; the sequencer hands slots on in
 // order and returns the tokens. At most window chunks are in flight.
 type sequencer[S, T any] struct {
-	mu     sync.Mutex
+	// take is held (a value in it) while a worker takes a chunk and its
+	// number. It is a channel, not a mutex, because the holder may block
+	// receiving input, and a goroutine waiting on a channel is durably
+	// blocked (testing/synctest can advance time past it).
+	take   chan struct{}
 	next   int64 // sequence number of the next chunk taken
 	tokens chan struct{}
 	slots  []chan deposit[S, T]
@@ -297,7 +323,7 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 	if window == 0 {
 		window = 4 * workers
 	}
-	q := &sequencer[S, T]{tokens: make(chan struct{}, window), slots: make([]chan deposit[S, T], window), done: make(chan struct{})}
+	q := &sequencer[S, T]{take: make(chan struct{}, 1), tokens: make(chan struct{}, window), slots: make([]chan deposit[S, T], window), done: make(chan struct{})}
 	for i := range q.slots {
 		q.slots[i] = make(chan deposit[S, T], 1)
 	}
@@ -314,19 +340,20 @@ func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S,
 			t.drain(w, buf)
 			return
 		}
-		q.mu.Lock()
+		q.take <- struct{}{}
 		chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), nil)
 		seq := q.next
 		if ok {
 			q.next++
 		}
-		q.mu.Unlock()
+		<-q.take
 		if !ok {
 			<-q.tokens
 			return
 		}
-		w.ordered = make([]Item[S, Out], 0, len(chunk))
+		w.ordered = t.out.newChunk(len(chunk), r.p.cfg.chunk)
 		w.chunk(chunk)
+		t.in.release(chunk)
 		q.slots[seq%int64(len(q.slots))] <- deposit[S, Out]{items: w.ordered, ok: w.okOrd}
 		w.ordered, w.okOrd = nil, 0
 	}

@@ -30,8 +30,8 @@ func newConfig(opts []Option) config {
 
 // Result is one successful result with the pipeline input it came from.
 type Result[S, T any] struct {
-	Input S
-	Value T
+	Input S // the pipeline input the result came from
+	Value T // the result
 }
 
 // ByInput runs the pipeline and collects its results into a map keyed by
@@ -48,12 +48,13 @@ func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T]
 	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { m = make(map[S]T, n) },
-		Each: func(it pipeline.Item[S, T]) error {
+		Batch: func(items []pipeline.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)
 			}
-			m[it.Input] = it.Value
-			return nil
+			for i := range items {
+				m[items[i].Input] = items[i].Value
+			}
 		},
 	})
 	if m == nil {
@@ -96,9 +97,10 @@ func Slice[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Opt
 	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { out = make([]T, 0, n) },
-		Each: func(it pipeline.Item[S, T]) error {
-			out = append(out, it.Value)
-			return nil
+		Batch: func(items []pipeline.Item[S, T]) {
+			for i := range items {
+				out = append(out, items[i].Value)
+			}
 		},
 	})
 	return out, err
@@ -172,6 +174,12 @@ func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Optio
 				return nil
 			},
 			Failed: func(ie *pipeline.ItemError[S]) error {
+				if broke {
+					// The loop has ended (a failure record may still
+					// arrive when the run was also cancelled): yield
+					// must not be called again.
+					return pipeline.ErrStop
+				}
 				if !yield(Result[S, T]{Input: ie.Input}, ie) {
 					broke = true
 					return pipeline.ErrStop

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// writeChart draws, for every family, one bar per implementation with its
+// ratio to the family's reference, and saves the chart to path (the
+// extension chooses the format: .png, .svg, .pdf).
+func writeChart(path string, results []result) error {
+	p := plot.New()
+	p.Title.Text = "ns/item ÷ reference in the same run (lower is better; reference = 1)"
+	p.Y.Label.Text = "ratio to reference"
+	p.Y.Min = 0
+	p.Legend.Top = true
+	p.Legend.Left = true
+
+	var order []string // implementations in legend order
+	slots := 0
+	for _, r := range results {
+		for _, impl := range r.f.Impls {
+			if !slices.Contains(order, impl) {
+				order = append(order, impl)
+			}
+		}
+		slots += len(r.f.Impls) + 1
+	}
+	const width, height = 12 * vg.Inch, 5 * vg.Inch
+	barWidth := width * 0.8 / vg.Length(slots+1) * 0.85
+
+	var ticks []plot.Tick
+	var labels plotter.XYLabels
+	legend := map[string]bool{}
+	x := 0.0
+	for _, r := range results {
+		first := x
+		for _, impl := range r.f.Impls {
+			ratio := r.ratio(impl)
+			bars, err := plotter.NewBarChart(plotter.Values{ratio}, barWidth)
+			if err != nil {
+				return fmt.Errorf("chart: %w", err)
+			}
+			bars.XMin = x
+			bars.LineStyle.Width = 0
+			bars.Color = plotutil.Color(slices.Index(order, impl))
+			p.Add(bars)
+			if !legend[impl] {
+				legend[impl] = true
+				p.Legend.Add(impl, bars)
+			}
+			labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: ratio})
+			labels.Labels = append(labels.Labels, fmt.Sprintf("%.2f", ratio))
+			x++
+		}
+		ticks = append(ticks, plot.Tick{Value: (first + x - 1) / 2, Label: r.f.Name + " (ref " + r.f.Reference + ")"})
+		x++
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = -1, x-1
+
+	one := plotter.NewFunction(func(float64) float64 { return 1 })
+	one.Color = color.Gray{Y: 96}
+	one.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(one)
+
+	l, err := plotter.NewLabels(labels)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = vg.Points(7)
+		l.TextStyle[i].XAlign = -0.5
+		l.TextStyle[i].YAlign = 0
+	}
+	p.Add(l)
+	if err := p.Save(width, height, path); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	return nil
+}

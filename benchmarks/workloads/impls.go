@@ -1,0 +1,43 @@
+package workloads
+
+// The implementation names used in benchmark names (impl=<name>) and in the
+// compare command's table.
+const (
+	// Chan is the reference: a buffered input channel fed by one goroutine,
+	// N worker goroutines, an output channel and one collector.
+	Chan = "chan"
+	// ChanBatch is Chan sending slices of [BatchSize] items instead of
+	// single items.
+	ChanBatch = "chanbatch"
+	// Errgroup is golang.org/x/sync/errgroup with SetLimit, one Go per item,
+	// results in a mutex-guarded map.
+	Errgroup = "errgroup"
+	// ConcPool is conc's pool.Pool with WithMaxGoroutines, one Go per item,
+	// results in a mutex-guarded map.
+	ConcPool = "conc_pool"
+	// ConcStream is conc's stream.Stream with WithMaxGoroutines; its
+	// callbacks, run serially, fill the map.
+	ConcStream = "conc_stream"
+	// ConcIter is conc's iter.Mapper over the input slice, then the map
+	// filled from the result slice.
+	ConcIter = "conc_iter"
+	// Flowbar is a flowbar pipeline: slice source, map stage(s), ByInput
+	// sink.
+	Flowbar = "flowbar"
+	// Floor is, for the IO family, the bare sleeps with 64 workers and
+	// nothing collected: the best any implementation can do.
+	Floor = "floor"
+	// ProgressOff and ProgressOn are the Progress family's two flowbar
+	// runs, without and with a progress observer.
+	ProgressOff = "off"
+	ProgressOn  = "on"
+)
+
+// BatchSize is the number of items in each message of [ChanBatch].
+const BatchSize = 256
+
+// Peers lists the implementations that compute the single-stage and
+// chained workloads, the reference first.
+func Peers() []string {
+	return []string{Chan, ChanBatch, Errgroup, ConcPool, ConcStream, ConcIter, Flowbar}
+}

@@ -1,0 +1,184 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+// chain runs xs through map(x+1), filter(even), map(x*3) into a map keyed
+// by input, checks the result and returns the pipeline.
+func chain(t *testing.T, xs []int, opts ...stage.Option) *pipeline.Pipeline {
+	t.Helper()
+	p := pipeline.New()
+	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }, opts...)
+	s2 := stage.Filter(s1, func(x int) bool { return x%2 == 0 })
+	s3 := stage.Map(s2, func(_ context.Context, x int) (int, error) { return 3 * x, nil })
+	m, err := sink.ByInput(context.Background(), s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != len(xs)/2 {
+		t.Fatalf("got %d results, want %d", len(m), len(xs)/2)
+	}
+	for x, v := range m {
+		if v != 3*(x+1) {
+			t.Fatalf("m[%d] = %d, want %d", x, v, 3*(x+1))
+		}
+	}
+	return p
+}
+
+// countChain runs xs through map, filter, map into a count.
+func countChain(xs []int) int {
+	p := pipeline.New()
+	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil })
+	s2 := stage.Filter(s1, func(x int) bool { return x%2 == 0 })
+	s3 := stage.Map(s2, func(_ context.Context, x int) (int, error) { return 3 * x, nil })
+	n, _ := sink.Count(context.Background(), s3)
+	return n
+}
+
+// Chunks that a consumer has finished with are filled again by the
+// producer: a run allocates a bounded number of chunks, not one per
+// hand-off as it did before chunks were reused.
+func TestChunksAreReused(t *testing.T) {
+	var allocs []float64
+	for _, n := range []int{100_000, 400_000} {
+		xs := ints(n)
+		if got := countChain(xs); got != n/2 {
+			t.Fatalf("Count = %d, want %d", got, n/2)
+		}
+		a := testing.AllocsPerRun(3, func() { countChain(xs) })
+		t.Logf("%d items: %.0f allocations", n, a)
+		allocs = append(allocs, a)
+	}
+	// The stages and their goroutines, and a few dozen chunks per edge,
+	// whatever the number of items: four times the items must not come
+	// near four times the allocations (one chunk per hand-off would be
+	// thousands).
+	if allocs[1] > 1.5*allocs[0] || allocs[1] > 1000 {
+		t.Errorf("allocations grow with the input: %.0f for 100k items, %.0f for 400k", allocs[0], allocs[1])
+	}
+}
+
+// A stage with a describer keeps pointers into the chunks it sent, so its
+// chunks are never reused: reading descriptions while the run goes on is
+// race-free and always shows a result the stage produced.
+func TestDescribedChunksAreNotReused(t *testing.T) {
+	xs := ints(100_000)
+	p := pipeline.New()
+	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil },
+		stage.Describe(func(in, v int) string {
+			if v != in+1 {
+				return "wrong " + strconv.Itoa(in) + " " + strconv.Itoa(v)
+			}
+			return "ok"
+		}))
+	s2 := stage.Map(s1, func(_ context.Context, x int) (int, error) { return x * 2, nil })
+	stages := p.Stages()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if d := stages[1].Description(); d != "" && d != "ok" {
+				t.Errorf("description %q", d)
+				return
+			}
+		}
+	})
+	n, err := sink.Count(context.Background(), s2)
+	close(done)
+	wg.Wait()
+	if err != nil || n != len(xs) {
+		t.Fatalf("Count = %d, %v", n, err)
+	}
+	checkBalanced(t, p)
+}
+
+// Every item reaches a batch consumer once, with the counts balanced, for
+// one worker and many, and a chain with a filter in it.
+func TestBatchConsumerSeesEveryItem(t *testing.T) {
+	for _, workers := range workerCounts {
+		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
+			p := chain(t, ints(50_001), stage.Workers(workers))
+			checkBalanced(t, p)
+			xs := ints(10_000)
+			p = pipeline.New()
+			s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(workers))
+			got, err := sink.Slice(context.Background(), s)
+			if err != nil || len(got) != len(xs) {
+				t.Fatalf("Slice: %d results, %v", len(got), err)
+			}
+			seen := make([]bool, len(xs))
+			for _, v := range got {
+				if seen[v] {
+					t.Fatalf("%d seen twice", v)
+				}
+				seen[v] = true
+			}
+			checkBalanced(t, p)
+		})
+	}
+}
+
+// Under continue-on-error a batch consumer still gets every success and
+// the sink every failure.
+func TestBatchConsumerWithFailures(t *testing.T) {
+	p := pipeline.New(pipeline.ContinueOnError())
+	s := stage.Map(stage.FromSlice(p, ints(10_000)), func(_ context.Context, x int) (int, error) {
+		if x%7 == 0 {
+			return 0, errors.New("bad")
+		}
+		return x, nil
+	})
+	m, err := sink.ByInput(context.Background(), s)
+	fails := pipeline.ItemErrors[int](err)
+	if len(m)+len(fails) != 10_000 || len(fails) != (10_000+6)/7 {
+		t.Fatalf("%d results and %d failures", len(m), len(fails))
+	}
+	checkBalanced(t, p)
+}
+
+// A producer runs up to EdgeChunks chunks ahead of a consumer that is
+// busy, so that a consumer sharing the producer's cores does not stall it
+// after every chunk or two.
+func TestEdgeHoldsEdgeChunks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		s := stage.Map(stage.FromSlice(p, ints(100)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		stages := p.Stages()
+		first := true
+		var ahead int64
+		err := sink.ForEach(context.Background(), s, func(_, _ int) error {
+			if first {
+				first = false
+				synctest.Wait() // the producer is blocked on a full edge
+				ahead = stages[1].Counts().Out
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The chunk being consumed and a full edge. (Edges used to hold
+		// 2 × the consumer's workers chunks: here 2.)
+		if want := int64(1 + pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
+			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
+				ahead, want, pipeline.EdgeChunks)
+		}
+		checkBalanced(t, p)
+	})
+}
