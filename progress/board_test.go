@@ -226,8 +226,19 @@ func TestFilterShrinksTotals(t *testing.T) {
 		if v[1].total != 10 || v[1].kind != totalFinal {
 			t.Errorf("filter: %+v, want a final total of 10", v[1])
 		}
-		if v[2].kind != totalGrowing || v[2].total >= 10 || v[2].total < 1 {
-			t.Errorf("work: %+v, want a growing total of what the filter kept", v[2])
+		// While the filter runs, work expects what it kept so far; once it
+		// has finished (the edge between them may hold all five), 5.
+		switch v[2].kind {
+		case totalGrowing:
+			if v[2].total > 5 || v[2].total < 1 {
+				t.Errorf("work: %+v, want a growing total of what the filter kept", v[2])
+			}
+		case totalFinal:
+			if v[2].total != 5 {
+				t.Errorf("work: %+v, want a final total of 5", v[2])
+			}
+		default:
+			t.Errorf("work: %+v, want a known total", v[2])
 		}
 		g.release(4)
 		if n := <-res; n != 5 {
