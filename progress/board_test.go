@@ -525,3 +525,44 @@ func readAll(r interface{ Read([]byte) (int, error) }) (string, error) {
 		}
 	}
 }
+
+func TestStagesAndDeclaredTotal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		ticks := make(chan time.Time)
+		board := New(WithOutput(&out), WithTerminal(false), WithTicks(ticks), WithLineInterval(time.Second),
+			WithTotal("in", 4), WithStages(func(s *pipeline.Stage) bool { return s.Kind() != pipeline.KindSink }))
+		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
+		in := make(chan int, 4)
+		g := newGate()
+		src := stage.FromChan(p, in, stage.Name("in"))
+		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
+			stage.Name("work"), stage.Workers(1))
+		res := make(chan int, 1)
+		go func() {
+			n, _ := sink.Count(context.Background(), sq)
+			res <- n
+		}()
+		in <- 1
+		in <- 2
+		g.release(1)
+		synctest.Wait()
+		time.Sleep(time.Second)
+		tick(ticks)
+		if v := board.views()[0]; v.kind != totalFinal || v.total != 4 || v.percent != " 50%" {
+			t.Errorf("source with a declared total: %+v", v)
+		}
+		in <- 3
+		in <- 4
+		close(in)
+		g.release(3)
+		<-res
+		text := out.String()
+		if !strings.Contains(text, "in    2/4 items  50%") || strings.Contains(text, "sink") {
+			t.Errorf("lines:\n%s", text)
+		}
+		if len(board.Summary()) != 3 {
+			t.Errorf("the summary lists every stage, shown or not")
+		}
+	})
+}
