@@ -132,6 +132,9 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 		}
 		views[i] = t.sample(now, final, err, us, b.cfg.descWidth)
 		up[t.st] = views[i].status
+		if t.lost {
+			up[t.st] = Stopped
+		}
 	}
 	if r.mp != nil {
 		b.feedBars(r, views)

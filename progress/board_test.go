@@ -566,3 +566,34 @@ func TestStagesAndDeclaredTotal(t *testing.T) {
 		}
 	})
 }
+
+// Under fail-fast, a stage after the failed one is stopped even when it
+// consumed everything handed to it.
+func TestFailFastStopsDownstream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		board := New(WithOutput(&bytes.Buffer{}), WithTerminal(false))
+		p := pipeline.New(pipeline.WithObserver(board))
+		src := stage.Generate(p, func(ctx context.Context, emit func(int) bool) error {
+			for i := range 1000 {
+				if !emit(i) {
+					return nil
+				}
+			}
+			return nil
+		}, stage.Name("gen"))
+		sq := stage.Map(src, func(_ context.Context, x int) (int, error) {
+			time.Sleep(time.Millisecond)
+			if x == 10 {
+				return 0, errors.New("bad")
+			}
+			return x, nil
+		}, stage.Name("work"), stage.Workers(2))
+		if _, err := sink.Count(context.Background(), sq, sink.Name("count")); err == nil {
+			t.Fatal("no error")
+		}
+		sum := board.Summary()
+		if sum[1].Status != Failed || sum[2].Status != Stopped {
+			t.Errorf("statuses %v %v %v, want work failed and count stopped", sum[0].Status, sum[1].Status, sum[2].Status)
+		}
+	})
+}

@@ -58,6 +58,7 @@ type tracker struct {
 	started    time.Time
 	finishedAt time.Time
 	status     Status
+	lost       bool // final: items were left unprocessed here or upstream
 	rate       ewmaRate
 
 	mu   sync.Mutex
@@ -147,7 +148,11 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 		clean := finished && c.Failed == 0 && c.Cancelled == 0 && (kind != totalFinal || t.cur >= total || t.weighted)
 		switch {
 		case final:
-			t.status = finalStatus(c, clean, err, upstream, kind == totalFinal && !t.weighted && t.cur < total)
+			short := kind == totalFinal && !t.weighted && t.cur < total
+			t.status = finalStatus(c, clean, err, upstream, short)
+			// A failed stage that also left items unprocessed (fail-fast)
+			// has stopped the stages after it.
+			t.lost = upstream == Stopped || c.Cancelled > 0 || short
 		case clean && (upstream == Done || t.st.Upstream() == nil):
 			t.status = Done
 		}
