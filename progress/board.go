@@ -151,8 +151,11 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 		b.mu.Lock()
 		b.flushPartial()
 		for i, v := range views {
-			if r.shown[i] {
+			// A stage that has ended is reported once, then only in the
+			// summary.
+			if t := r.trackers[i]; r.shown[i] && !t.reported {
 				writeLine(b.cfg.out, now.Sub(r.start), v, r.nameWidth)
+				t.reported = v.status != Running
 			}
 		}
 		b.mu.Unlock()

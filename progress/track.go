@@ -59,6 +59,7 @@ type tracker struct {
 	finishedAt time.Time
 	status     Status
 	lost       bool // final: items were left unprocessed here or upstream
+	reported   bool // line mode: its end has been written
 	rate       ewmaRate
 
 	mu   sync.Mutex
