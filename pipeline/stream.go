@@ -321,6 +321,19 @@ func (e *emitter[S, T]) flush() {
 	}
 }
 
+// retarget lowers the hand-off size when the producer's items got slower
+// than when it was set, handing on what is held if it now reaches it, so
+// that a few fast items do not make the slow ones after them wait for a
+// chunk sized to the fast ones.
+func (e *emitter[S, T]) retarget() {
+	if t := e.target(); t < e.want {
+		e.want = t
+		if len(e.buf) >= e.want {
+			e.flush()
+		}
+	}
+}
+
 // takeBlocked returns and resets the time spent blocked on sends.
 func (e *emitter[S, T]) takeBlocked() int64 {
 	b := e.blocked

@@ -130,6 +130,7 @@ func (t *transform[S, In, Out]) work(r *run) {
 			w.chunk(chunk)
 			t.in.release(chunk)
 			w.em.own = w.own
+			w.em.retarget()
 		}
 		w.em.flush()
 	}
