@@ -98,14 +98,14 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		}
 		want := 1
 		var chunk []Item[S, T]
-		if c.PanicThrough {
-			defer func() {
-				if v := recover(); v != nil {
-					k.abandon(chunk, in, buf)
-					panic(v)
-				}
-			}()
-		}
+		completed := false
+		defer func() {
+			if !completed {
+				// c.Each or c.Failed is panicking up the caller's stack
+				// (PanicThrough): account for the rest of the input.
+				k.abandon(in, chunk, buf)
+			}
+		}()
 		for {
 			var ok bool
 			chunk, ok = in.next(r, buf, want, nil)
@@ -116,6 +116,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			in.release(chunk)
 			want = chunkTarget(k.own, k.own, p.cfg.chunk)
 		}
+		completed = true
 		if in.chunks == nil {
 			in.from.finished.Store(true)
 		}
@@ -151,17 +152,52 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 		}
 	}
 	el := int64(time.Since(start))
+	m := &k.st.m
 	if k.in > 0 {
 		k.own = ewma(k.own, el/k.in)
-		k.st.m.cost.Store(k.own)
+		m.cost.Store(k.own)
 	}
-	k.publish(el)
+	m.busy.Add(el)
+	m.in.Add(k.in)
+	m.out.Add(k.out)
+	m.failed.Add(k.failed)
+	m.cancelled.Add(k.cancelled)
+	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
 }
 
-// publish adds the counts kept since the last call to the stage's meters.
-func (k *consumer[S, T]) publish(busy int64) {
+// abandon is called when the consumer's function panicked through on
+// chunk[k.pos]: that item was consumed, the rest of the chunk and of the
+// input is counted as cancelled, so that every item is still accounted for.
+// It stops the run and returns when the input has ended.
+func (k *consumer[S, T]) abandon(in *Stream[S, T], chunk []Item[S, T], buf []Item[S, T]) {
+	k.r.stop()
+	if k.pos < len(chunk) {
+		if chunk[k.pos].Err == nil {
+			k.out++
+		}
+		for _, it := range chunk[k.pos+1:] {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	for {
+		rest, ok := in.next(k.r, buf, k.r.p.cfg.chunk, nil)
+		if !ok {
+			break
+		}
+		for _, it := range rest {
+			if it.Err == nil {
+				k.in++
+				k.cancelled++
+			}
+		}
+	}
+	if in.chunks == nil {
+		in.from.finished.Store(true)
+	}
 	m := &k.st.m
-	m.busy.Add(busy)
 	m.in.Add(k.in)
 	m.out.Add(k.out)
 	m.failed.Add(k.failed)
@@ -210,31 +246,6 @@ func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
 		}
 	}
 	return len(chunk)
-}
-
-// abandon accounts for a chunk whose consumer panicked at k.pos, stops the
-// run and drains the input, so that the meters still balance when the panic
-// goes on up the stack.
-func (k *consumer[S, T]) abandon(chunk []Item[S, T], in *Stream[S, T], buf []Item[S, T]) {
-	k.out++ // the item the consumer was given when it panicked
-	rest := chunk[min(k.pos+1, len(chunk)):]
-	k.r.stop()
-	for {
-		for _, it := range rest {
-			if it.Err == nil {
-				k.in++
-				k.cancelled++
-			}
-		}
-		k.publish(0)
-		var ok bool
-		if rest, ok = in.next(k.r, buf, k.r.p.cfg.chunk, nil); !ok {
-			break
-		}
-	}
-	if in.chunks == nil {
-		in.from.finished.Store(true)
-	}
 }
 
 // batches feeds chunk[from:] to c.Batch in runs of successful items, with

@@ -37,6 +37,11 @@ func (e *ItemError[S]) Error() string {
 // Unwrap returns the stage function's error.
 func (e *ItemError[S]) Unwrap() error { return e.Err }
 
+// withCause returns a copy of e whose Err also carries cause.
+func (e *ItemError[S]) withCause(cause error) error {
+	return &ItemError[S]{Input: e.Input, Stage: e.Stage, Err: errors.Join(e.Err, cause)}
+}
+
 // PanicError is the error a panic in a user function becomes. The run goes
 // on (or stops, under fail-fast) as for any other error; the process does not
 // crash.

@@ -25,8 +25,9 @@ type config struct {
 // ContinueOnError makes every item run even when some fail. Failures are
 // counted per stage, passed on to the sink with their input, and returned by
 // the sink joined with [errors.Join] (see [ItemErrors]) next to every
-// successful result. The default is fail-fast: the first error cancels the
-// run and is returned.
+// successful result; failures still on their way to the sink when the run is
+// cancelled are returned too. The default is fail-fast: the first error
+// cancels the run and is returned.
 func ContinueOnError() Option {
 	return func(c *config) { c.continueOnError = true }
 }
@@ -135,7 +136,11 @@ func (p *Pipeline) mustBuild(what string) {
 // number of items (a slice source's length) or -1. It panics with a
 // "pipeline:" message if workers is less than 1 or the pipeline has run.
 func (p *Pipeline) NewStage(name string, kind Kind, workers int, total int64, upstream *Stage) *Stage {
-	p.mustBuild("adding stage " + name)
+	if name == "" {
+		p.mustBuild("adding a " + kind.String() + " stage")
+	} else {
+		p.mustBuild(fmt.Sprintf("adding stage %q", name))
+	}
 	if workers < 1 {
 		panic(fmt.Sprintf("pipeline: stage %q: worker count %d is less than 1", name, workers))
 	}
@@ -182,13 +187,15 @@ func (r *run) stopping() bool { return r.ctx.Err() != nil }
 // run; later ones (usually consequences of the cancellation) are dropped.
 func (r *run) fail(err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.first == nil && r.ctx.Err() == nil {
-		r.first = err
-		r.mu.Unlock()
 		r.cancel(err)
-		return
+		// The caller's context may have been cancelled since the check:
+		// then its cause is the run's, and err is a consequence.
+		if context.Cause(r.ctx) == err {
+			r.first = err
+		}
 	}
-	r.mu.Unlock()
 }
 
 // runError records an error that belongs to no item, such as a source's own
@@ -201,6 +208,22 @@ func (r *run) runError(err error) {
 	r.mu.Lock()
 	r.errs = append(r.errs, err)
 	r.mu.Unlock()
+}
+
+// keepFailures keeps, for the sink's returned error, the failure records in
+// items that a cancelled run can no longer hand on (under [ContinueOnError]
+// every failure is returned), unless the sink stopped on purpose and wants
+// nothing more.
+func keepFailures[S, T any](r *run, items []Item[S, T]) {
+	for i := range items {
+		if err := items[i].Err; err != nil {
+			r.mu.Lock()
+			if !r.stopped {
+				r.errs = append(r.errs, err)
+			}
+			r.mu.Unlock()
+		}
+	}
 }
 
 // stop cancels the run because the sink wants no more items.
@@ -225,6 +248,10 @@ func (r *run) result() error {
 		errs = append(errs, context.Cause(r.parent))
 	}
 	errs = append(errs, r.errs...)
+	if len(errs) == 1 {
+		// The cause itself, so that err == context.Canceled holds.
+		return errs[0]
+	}
 	return errors.Join(errs...)
 }
 

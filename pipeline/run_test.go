@@ -389,13 +389,17 @@ func TestBreakLeavesNothingRunning(t *testing.T) {
 }
 
 func TestRangeLoopPanicPropagates(t *testing.T) {
-	p := pipeline.New()
+	obs := &recordingObserver{}
+	p := pipeline.New(pipeline.WithObserver(obs))
 	out := stage.Map(stage.FromSlice(p, ints(1000)), func(_ context.Context, x int) (int, error) { return x, nil })
 	defer func() {
 		if v := recover(); v != "loop body" {
 			t.Fatalf("recovered %v, want the loop body's panic", v)
 		}
 		checkBalanced(t, p)
+		if obs.starts != 1 || obs.stops != 1 {
+			t.Errorf("observer started %d times, stopped %d times; want 1 and 1", obs.starts, obs.stops)
+		}
 	}()
 	for range sink.All(context.Background(), out) {
 		panic("loop body")

@@ -140,6 +140,12 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec[T], produce func(ctx context
 			ctx := workerContext(r, st)
 			done := r.ctx.Done()
 			emit := func(v T) bool {
+				if r.stopping() {
+					// The fast path below would still succeed while
+					// the next stage drains the buffer after the
+					// cancellation, and the producer would go on.
+					return false
+				}
 				select {
 				case ch <- v:
 					st.m.in.Add(1)

@@ -12,9 +12,9 @@ import (
 // [ContinueOnError], the error (an [*ItemError]) with which it travels to the
 // sink. Stage and sink implementations see Items; users see values.
 type Item[S, T any] struct {
-	Input S
-	Value T
-	Err   error
+	Input S     // the pipeline input the item came from
+	Value T     // the item's current value (the zero value for a failure)
+	Err   error // nil, or the *ItemError of an item that failed upstream
 }
 
 // Stream is the typed edge from one stage to the next: values of type T,
@@ -208,6 +208,10 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		return f.fill(buf[:0], int(lo), int(hi)), true
 
 	default:
+		if !s.itemsOwned && r.stopping() {
+			// Values still in a channel the user owns stay there.
+			return nil, false
+		}
 		ch := s.items
 		buf = buf[:0]
 		var v S
@@ -325,6 +329,7 @@ func (e *emitter[S, T]) flush() {
 				e.from.m.out.Add(e.ok)
 			} else {
 				e.from.m.cancelled.Add(e.ok)
+				keepFailures(e.r, e.buf)
 			}
 			e.blocked += int64(time.Since(start))
 		}
@@ -334,6 +339,19 @@ func (e *emitter[S, T]) flush() {
 	e.want = e.target()
 	if cap(e.buf) < e.want {
 		e.buf = e.out.newChunk(e.want, e.limit)
+	}
+}
+
+// retarget lowers the hand-off size when the producer's items got slower
+// than when it was set, handing on what is held if it now reaches it, so
+// that a few fast items do not make the slow ones after them wait for a
+// chunk sized to the fast ones.
+func (e *emitter[S, T]) retarget() {
+	if t := e.target(); t < e.want {
+		e.want = t
+		if len(e.buf) >= e.want {
+			e.flush()
+		}
 	}
 }
 
@@ -375,10 +393,6 @@ func (e *emitter[S, T]) takeBlocked() int64 {
 	e.blocked = 0
 	return b
 }
-
-// finish flushes what is left and closes the stream. Only the last producer
-// of a stream calls it.
-func (e *emitter[S, T]) close() { close(e.out.chunks) }
 
 // workerContext is the context user functions of stage s receive.
 func workerContext(r *run, s *Stage) context.Context {

@@ -37,7 +37,9 @@ type TransformSpec[S, Out any] struct {
 	Describe func(input S, v Out) string
 	// Failed, when set, is called for each item that failed in an earlier
 	// stage and passes through this one (under ContinueOnError), from the
-	// stage's goroutines, in arrival order when Workers is 1.
+	// stage's goroutines, in arrival order when Workers is 1. If it panics,
+	// the item still counts as failed where it first failed, and its
+	// [ItemError] joins the panic (a [*PanicError]) to the first cause.
 	Failed func(input S, err error)
 }
 
@@ -128,6 +130,7 @@ func (t *transform[S, In, Out]) work(r *run) {
 			w.chunk(chunk)
 			t.in.release(chunk)
 			w.em.own = w.own
+			w.em.retarget()
 		}
 		w.em.flush()
 	}
@@ -174,7 +177,15 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
 			rec := panics.NewRecovered(1, v)
-			w.fail(chunk[next].Input, &PanicError{Value: v, Stack: rec.Stack})
+			pe := &PanicError{Value: v, Stack: rec.Stack}
+			if it := &chunk[next]; it.Err != nil {
+				// spec.Failed panicked on an item that failed upstream:
+				// the item still ends where it failed, and its error
+				// carries the panic too.
+				w.emitFailed(Item[S, Out]{Input: it.Input, Err: failedHookPanic(it.Err, w.t.st.name, pe)})
+			} else {
+				w.fail(it.Input, pe)
+			}
 			next++
 		}
 	}()
@@ -250,6 +261,17 @@ func (w *worker[S, In, Out]) fail(input S, err error) {
 		return
 	}
 	w.r.fail(ie)
+}
+
+// failedHookPanic returns the failure record err of an item that failed
+// upstream, with the panic of stage's Failed hook joined to its cause.
+func failedHookPanic(err error, stage string, pe *PanicError) error {
+	type itemError interface{ withCause(error) error }
+	hook := fmt.Errorf("stage %q: failure callback: %w", stage, pe)
+	if ie, ok := err.(itemError); ok {
+		return ie.withCause(hook)
+	}
+	return errors.Join(err, hook)
 }
 
 func isCancellation(r *run, err error) bool {
@@ -353,6 +375,7 @@ func (t *transform[S, In, Out]) drain(w *worker[S, In, Out], buf []Item[S, In]) 
 		}
 		t.st.m.in.Add(n)
 		t.st.m.cancelled.Add(n)
+		keepFailures(w.r, chunk)
 	}
 }
 
@@ -383,6 +406,7 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 				m.out.Add(d.ok)
 			case <-r.ctx.Done():
 				m.cancelled.Add(d.ok)
+				keepFailures(r, d.items)
 			}
 		}
 		<-q.tokens

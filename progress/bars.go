@@ -18,6 +18,10 @@ const finishGrace = 2 * time.Second
 // the figures far to the right.
 const maxBarWidth = 40
 
+// minBarWidth is the room kept for the bar when a description would take
+// it: a description is cut first.
+const minBarWidth = 12
+
 // startBars creates the mpb container and one bar per shown stage. The
 // container redraws only when the sampler asks (manual refresh), so every
 // frame shows one consistent sample.
@@ -49,7 +53,15 @@ func (b *Board) startBars(r *boardRun) {
 				column(t, func(v view) string { return v.percent }, decor.WCSyncSpace),
 				column(t, func(v view) string { return v.rate }, decor.WCSyncSpace),
 				column(t, func(v view) string { return pad(v.eta) }, decor.WCSyncWidthR),
-				column(t, func(v view) string { return pad(v.desc) }, decor.WCSyncWidthR),
+				decor.Any(func(stat decor.Statistics) string {
+					// The columns before are synchronised, so every bar sees
+					// the same room here: keep minBarWidth for the bar.
+					room := stat.AvailableWidth - minBarWidth - 3
+					if room < 4 {
+						return ""
+					}
+					return pad(cutLeft(t.current().desc, room))
+				}, decor.WCSyncWidthR),
 			),
 		)
 	}

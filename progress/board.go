@@ -107,11 +107,7 @@ func (b *Board) sampler(r *boardRun) {
 	defer close(r.done)
 	ticks := b.cfg.ticks
 	if ticks == nil {
-		interval := b.cfg.refresh
-		if r.mp == nil {
-			interval = min(interval*4, b.cfg.lines)
-		}
-		tk := time.NewTicker(interval)
+		tk := time.NewTicker(min(b.cfg.refresh, b.cfg.lines))
 		defer tk.Stop()
 		ticks = tk.C
 	}
@@ -136,6 +132,9 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 		}
 		views[i] = t.sample(now, final, err, us, b.cfg.descWidth)
 		up[t.st] = views[i].status
+		if t.lost {
+			up[t.st] = Stopped
+		}
 	}
 	if r.mp != nil {
 		b.feedBars(r, views)
@@ -152,8 +151,11 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 		b.mu.Lock()
 		b.flushPartial()
 		for i, v := range views {
-			if r.shown[i] {
+			// A stage that has ended is reported once, then only in the
+			// summary.
+			if t := r.trackers[i]; r.shown[i] && !t.reported {
 				writeLine(b.cfg.out, now.Sub(r.start), v, r.nameWidth)
+				t.reported = v.status != Running
 			}
 		}
 		b.mu.Unlock()

@@ -50,12 +50,16 @@ type tracker struct {
 	weighted bool
 	ref      *pipeline.Stage // weighted: the nearest upstream stage counting the same unit
 	declared int64           // WithTotal, or -1
+	// refDeclared is the total declared for ref, or -1
+	refDeclared int64
 
 	cur, last  int64
 	lastT      time.Time
 	started    time.Time
 	finishedAt time.Time
 	status     Status
+	lost       bool // final: items were left unprocessed here or upstream
+	reported   bool // line mode: its end has been written
 	rate       ewmaRate
 
 	mu   sync.Mutex
@@ -77,7 +81,7 @@ type view struct {
 }
 
 func newTracker(st *pipeline.Stage, declared map[string]int64, now time.Time) *tracker {
-	t := &tracker{st: st, weighted: st.Unit() != pipeline.Items, declared: -1, lastT: now, started: now}
+	t := &tracker{st: st, weighted: st.Unit() != pipeline.Items, declared: -1, refDeclared: -1, lastT: now, started: now}
 	if n, ok := declared[st.Name()]; ok {
 		t.declared = n
 	}
@@ -85,6 +89,9 @@ func newTracker(st *pipeline.Stage, declared map[string]int64, now time.Time) *t
 		for up := st.Upstream(); up != nil; up = up.Upstream() {
 			if up.Unit() == st.Unit() {
 				t.ref = up
+				if n, ok := declared[up.Name()]; ok {
+					t.refDeclared = n
+				}
 				break
 			}
 		}
@@ -100,6 +107,9 @@ func (t *tracker) total() (int64, totalKind) {
 	if t.weighted {
 		if t.ref != nil {
 			n, final, known = t.ref.Counts().Weight, t.ref.Finished(), true
+			if !final && t.refDeclared >= 0 {
+				n, final = t.refDeclared, true
+			}
 		}
 	} else {
 		n, final = t.st.Total()
@@ -139,7 +149,11 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 		clean := finished && c.Failed == 0 && c.Cancelled == 0 && (kind != totalFinal || t.cur >= total || t.weighted)
 		switch {
 		case final:
-			t.status = finalStatus(c, clean, err, upstream, kind == totalFinal && !t.weighted && t.cur < total)
+			short := kind == totalFinal && !t.weighted && t.cur < total
+			t.status = finalStatus(c, clean, err, upstream, short)
+			// A failed stage that also left items unprocessed (fail-fast)
+			// has stopped the stages after it.
+			t.lost = upstream == Stopped || c.Cancelled > 0 || short
 		case clean && (upstream == Done || t.st.Upstream() == nil):
 			t.status = Done
 		}
@@ -236,6 +250,9 @@ func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind) s
 
 func formatAmount(n int64, u pipeline.Unit) string {
 	if u == pipeline.Bytes {
+		if n < 1024 {
+			return fmt.Sprintf("%d B", n)
+		}
 		return fmt.Sprintf("% .1f", decor.SizeB1024(n))
 	}
 	return fmt.Sprint(n)
@@ -246,6 +263,9 @@ func formatRate(r float64, u pipeline.Unit) string {
 		r = 0
 	}
 	if u == pipeline.Bytes {
+		if r < 1024 {
+			return fmt.Sprintf("%.0f B/s", r)
+		}
 		return fmt.Sprintf("% .1f", decor.FmtAsSpeed(decor.SizeB1024(math.Round(r))))
 	}
 	name := string(u)

@@ -30,8 +30,8 @@ func newConfig(opts []Option) config {
 
 // Result is one successful result with the pipeline input it came from.
 type Result[S, T any] struct {
-	Input S
-	Value T
+	Input S // the pipeline input the result came from
+	Value T // the result
 }
 
 // MaxBoundSize is the largest number of entries [ByInput] pre-sizes its map
@@ -182,6 +182,12 @@ func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Optio
 				return nil
 			},
 			Failed: func(ie *pipeline.ItemError[S]) error {
+				if broke {
+					// The loop has ended (a failure record may still
+					// arrive when the run was also cancelled): yield
+					// must not be called again.
+					return pipeline.ErrStop
+				}
 				if !yield(Result[S, T]{Input: ie.Input}, ie) {
 					broke = true
 					return pipeline.ErrStop

@@ -29,6 +29,9 @@ func FromSlice[T any](p *pipeline.Pipeline, xs []T, opts ...Option) *pipeline.St
 // ch. It starts no goroutine: the workers of the next stage receive from ch.
 // Options: Name, Weight, Describe. It panics if ch is nil.
 func FromChan[T any](p *pipeline.Pipeline, ch <-chan T, opts ...Option) *pipeline.Stream[T, T] {
+	if ch == nil {
+		panic("stage: FromChan: channel is nil")
+	}
 	return pipeline.ChanSource(p, sourceSpec[T](newConfig(opts)), ch)
 }
 

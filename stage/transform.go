@@ -28,7 +28,7 @@ func spec[S, Out any](c config, kind pipeline.Kind, ordered bool) pipeline.Trans
 // or when the sink stops early. Options: Name, Workers, Weight, Describe. It
 // panics if fn is nil or in already has a consumer.
 func Map[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
-	return mapStage(in, fn, false, opts)
+	return mapStage("Map", in, fn, false, opts)
 }
 
 // OrderedMap is [Map] that hands results on in input order. Up to Window
@@ -36,12 +36,12 @@ func Map[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context
 // unfinished one; beyond that workers wait, so memory stays bounded however
 // slow one item is.
 func OrderedMap[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
-	return mapStage(in, fn, true, opts)
+	return mapStage("OrderedMap", in, fn, true, opts)
 }
 
-func mapStage[S, In, Out any](in *pipeline.Stream[S, In], fn func(context.Context, In) (Out, error), ordered bool, opts []Option) *pipeline.Stream[S, Out] {
+func mapStage[S, In, Out any](what string, in *pipeline.Stream[S, In], fn func(context.Context, In) (Out, error), ordered bool, opts []Option) *pipeline.Stream[S, Out] {
 	if fn == nil {
-		panic("stage: Map: function is nil")
+		panic("stage: " + what + ": function is nil")
 	}
 	c := newConfig(opts)
 	return pipeline.Transform(in, spec[S, Out](c, pipeline.KindMap, ordered), func(ctx context.Context, _ S, v In) (Out, bool, error) {
@@ -56,17 +56,17 @@ func mapStage[S, In, Out any](in *pipeline.Stream[S, In], fn func(context.Contex
 // downstream shrink their totals accordingly. Options: Name, Workers, Weight,
 // Describe. It panics if keep is nil.
 func Filter[S, T any](in *pipeline.Stream[S, T], keep func(v T) bool, opts ...Option) *pipeline.Stream[S, T] {
-	return filterStage(in, keep, false, opts)
+	return filterStage("Filter", in, keep, false, opts)
 }
 
 // OrderedFilter is [Filter] that keeps the input order.
 func OrderedFilter[S, T any](in *pipeline.Stream[S, T], keep func(v T) bool, opts ...Option) *pipeline.Stream[S, T] {
-	return filterStage(in, keep, true, opts)
+	return filterStage("OrderedFilter", in, keep, true, opts)
 }
 
-func filterStage[S, T any](in *pipeline.Stream[S, T], keep func(T) bool, ordered bool, opts []Option) *pipeline.Stream[S, T] {
+func filterStage[S, T any](what string, in *pipeline.Stream[S, T], keep func(T) bool, ordered bool, opts []Option) *pipeline.Stream[S, T] {
 	if keep == nil {
-		panic("stage: Filter: function is nil")
+		panic("stage: " + what + ": function is nil")
 	}
 	c := newConfig(opts)
 	return pipeline.Transform(in, spec[S, T](c, pipeline.KindFilter, ordered), func(_ context.Context, _ S, v T) (T, bool, error) {
@@ -82,7 +82,8 @@ func filterStage[S, T any](in *pipeline.Stream[S, T], keep func(T) bool, ordered
 // binding. fn is called serially from one goroutine, in completion order, so
 // it may update state without locks. The items pass on unchanged. Under
 // fail-fast a failure stops the run instead of reaching fn. A panic in fn
-// fails the item like a panic in a map. Options: Name. It panics if fn is
+// fails the item like a panic in a map; a panic for an item that had already
+// failed is joined to that item's error. Options: Name. It panics if fn is
 // nil.
 func OnDone[S, T any](in *pipeline.Stream[S, T], fn func(input S, v T, err error), opts ...Option) *pipeline.Stream[S, T] {
 	if fn == nil {

@@ -26,7 +26,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10, "number of tasks")
-	unit := flag.Duration("unit", 250*time.Millisecond, "task x sleeps x/2 times this... scaled: x*unit/2")
+	unit := flag.Duration("unit", 250*time.Millisecond, "task x sleeps x/2 units (the seed's x/2 seconds)")
 	flag.Parse()
 
 	longComputation := func(ctx context.Context, x int) (int, error) {

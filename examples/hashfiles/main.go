@@ -51,12 +51,16 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	os.Exit(run(context.Background(), dir, *workers, !*quiet, os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), dir, *workers, !*quiet, os.Stdout, os.Stderr, open))
 }
 
-// run hashes the tree under dir, writing sums to stdout and problems (and
-// progress, when show is set) to stderr; it returns the exit status.
-func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr io.Writer) int {
+// open opens a file to hash.
+func open(path string) (io.ReadCloser, error) { return os.Open(path) }
+
+// run hashes the tree under dir, opening files with open, writing sums to
+// stdout and problems (and progress, when show is set) to stderr; it
+// returns the exit status.
+func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr io.Writer, open func(string) (io.ReadCloser, error)) int {
 	var opts []pipeline.Option
 	var logw io.Writer = stderr
 	opts = append(opts, pipeline.ContinueOnError())
@@ -94,7 +98,7 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 		stage.Describe(func(f, _ file) string { return f.path }))
 
 	sums := stage.Map(walk, func(ctx context.Context, f file) (string, error) {
-		fh, err := os.Open(f.path)
+		fh, err := open(f.path)
 		if err != nil {
 			return "", err
 		}

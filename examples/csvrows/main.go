@@ -1,0 +1,146 @@
+// Command csvrows processes a CSV file row by row with a progress bar in
+// rows per second, and a bar in bytes for reading the file, whose size
+// gives the percentage and the time left.
+//
+//	go run ./examples/csvrows                       # generates a temporary file and processes it
+//	go run ./examples/csvrows -gen 5000000 -o big.csv  # writes a large test file
+//	go run ./examples/csvrows big.csv
+//
+// Each row is "id,item,price,quantity"; the program sums price × quantity.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+func main() {
+	gen := flag.Int("gen", 0, "write a CSV file of this many rows to -o and exit")
+	out := flag.String("o", "rows.csv", "file written by -gen")
+	rows := flag.Int("rows", 400_000, "rows of the temporary file processed when no FILE is given")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: csvrows [-rows N] [FILE] | csvrows -gen N [-o FILE]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if *gen > 0 {
+		if err := generate(*out, *gen); err != nil {
+			fmt.Fprintln(os.Stderr, "csvrows:", err)
+			os.Exit(1)
+		}
+		fmt.Println(*out)
+		return
+	}
+	path := flag.Arg(0)
+	if path == "" {
+		dir, err := os.MkdirTemp("", "csvrows")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "csvrows:", err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "rows.csv")
+		if err := generate(path, *rows); err != nil {
+			fmt.Fprintln(os.Stderr, "csvrows:", err)
+			os.Exit(1)
+		}
+	}
+	n, total, err := process(context.Background(), path, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "csvrows:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d rows, total %.2f\n", n, total)
+}
+
+// generate writes a CSV file of n rows with a header.
+func generate(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	items := []string{"apple", "pear", "plum", "fig", "quince", "medlar"}
+	r := rand.New(rand.NewPCG(1, 2))
+	fmt.Fprintln(w, "id,item,price,quantity")
+	for i := range n {
+		fmt.Fprintf(w, "%d,%s,%.2f,%d\n", i+1, items[r.IntN(len(items))], float64(r.IntN(10000))/100, 1+r.IntN(20))
+	}
+	return errors.Join(w.Flush(), f.Close())
+}
+
+type row struct {
+	id    string
+	value float64
+}
+
+// process sums price × quantity over the rows of the file at path, with
+// progress on progressOut.
+func process(ctx context.Context, path string, progressOut io.Writer) (int, float64, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	p := pipeline.New(progress.Bars(progress.WithOutput(progressOut), progress.WithTotal("read", info.Size())))
+
+	records := stage.Generate(p, func(ctx context.Context, emit func([]string) bool) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		// The bytes read move the "read" bar; its total is the file size.
+		r := csv.NewReader(bufio.NewReaderSize(progress.Reader(ctx, f), 1<<16))
+		r.FieldsPerRecord = 4
+		if _, err := r.Read(); err != nil { // header
+			return err
+		}
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !emit(rec) {
+				return nil
+			}
+		}
+	}, stage.Name("read"), stage.Weight(pipeline.Bytes, func([]string) int64 { return 0 }))
+
+	values := stage.Map(records, func(_ context.Context, rec []string) (row, error) {
+		price, err := strconv.ParseFloat(rec[2], 64)
+		if err != nil {
+			return row{}, fmt.Errorf("row %s: price: %w", rec[0], err)
+		}
+		qty, err := strconv.Atoi(rec[3])
+		if err != nil {
+			return row{}, fmt.Errorf("row %s: quantity: %w", rec[0], err)
+		}
+		return row{id: rec[0], value: price * float64(qty)}, nil
+	}, stage.Name("parse"),
+		stage.Weight(pipeline.Rows, func(row) int64 { return 1 }),
+		stage.Describe(func(_ []string, r row) string { return "row " + r.id }))
+
+	type acc struct {
+		n     int
+		total float64
+	}
+	res, err := sink.Reduce(ctx, values, acc{}, func(a acc, r row) acc { return acc{a.n + 1, a.total + r.value} }, sink.Name("sum"))
+	return res.n, res.total, err
+}

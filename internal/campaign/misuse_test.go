@@ -1,0 +1,182 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+func ident(_ context.Context, x int) (int, error) { return x, nil }
+
+// TestMisuse checks every build-time panic documented in pipeline, stage,
+// sink and progress: each fires, with a message that names its package and the mistake.
+func TestMisuse(t *testing.T) {
+	ctx := context.Background()
+	xs := []int{1, 2, 3}
+	tests := []struct {
+		name string
+		fn   func()
+		want string // the whole message
+	}{
+		// pipeline
+		{"pipeline.New nil option", func() { pipeline.New(nil) }, "pipeline: New: nil option"},
+		{"pipeline.WithObserver nil", func() { pipeline.WithObserver(nil) }, "pipeline: WithObserver: observer is nil"},
+		{"pipeline.WithChunkSize 0", func() { pipeline.WithChunkSize(0) }, "pipeline: WithChunkSize: size 0 is less than 1"},
+		{"pipeline.NewStage workers 0", func() { pipeline.New().NewStage("s", pipeline.KindMap, 0, -1, nil) },
+			`pipeline: stage "s": worker count 0 is less than 1`},
+		{"pipeline.Transform nil function", func() {
+			p := pipeline.New()
+			pipeline.Transform[int, int, int](stage.FromSlice(p, xs), pipeline.TransformSpec[int, int]{Name: "t", Workers: 1}, nil)
+		}, `pipeline: stage "t": function is nil`},
+		{"pipeline.Transform negative window", func() {
+			p := pipeline.New()
+			pipeline.Transform(stage.FromSlice(p, xs), pipeline.TransformSpec[int, int]{Name: "t", Workers: 1, Window: -1},
+				func(_ context.Context, _ int, v int) (int, bool, error) { return v, true, nil })
+		}, `pipeline: stage "t": window -1 is negative`},
+		{"pipeline.ChanSource nil channel", func() { pipeline.ChanSource[int](pipeline.New(), pipeline.SourceSpec[int]{Name: "c"}, nil) },
+			`pipeline: source "c": channel is nil`},
+		{"pipeline.FuncSource nil function", func() { pipeline.FuncSource[int](pipeline.New(), pipeline.SourceSpec[int]{Name: "g"}, nil) },
+			`pipeline: source "g": function is nil`},
+		{"pipeline.Consume nil Each", func() {
+			pipeline.Consume(ctx, stage.FromSlice(pipeline.New(), xs), pipeline.Consumer[int, int]{})
+		}, "pipeline: Consume: Each and Batch are nil"},
+		{"stream consumed twice", func() {
+			p := pipeline.New()
+			src := stage.FromSlice(p, xs, stage.Name("src"))
+			stage.Map(src, ident, stage.Name("a"))
+			stage.Map(src, ident, stage.Name("b"))
+		}, `pipeline: the output of stage "src" is already consumed by stage "a"; a stream has one consumer`},
+		{"stream never consumed", func() {
+			p := pipeline.New()
+			src := stage.FromSlice(p, xs)
+			stage.Map(src, ident, stage.Name("dangling"))
+			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
+		}, `pipeline: the output of stage "dangling" is never consumed; connect it to a stage or a sink`},
+		{"pipeline run twice", func() {
+			p := pipeline.New()
+			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
+			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
+		}, "pipeline: adding a source stage: the pipeline has already run; build a new one for each run"},
+		{"stage added after the run", func() {
+			p := pipeline.New()
+			s := stage.Map(stage.FromSlice(p, xs), ident)
+			_, _ = sink.Count(ctx, s)
+			p.NewStage("late", pipeline.KindMap, 1, -1, nil)
+		}, `pipeline: adding stage "late": the pipeline has already run; build a new one for each run`},
+		{"SetUnit after the run", func() {
+			p := pipeline.New()
+			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
+			p.Stages()[0].SetUnit(pipeline.Bytes)
+		}, "pipeline: SetUnit: the pipeline has already run; build a new one for each run"},
+		{"SetDescriber after the run", func() {
+			p := pipeline.New()
+			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
+			p.Stages()[0].SetDescriber(func() string { return "" })
+		}, "pipeline: SetDescriber: the pipeline has already run; build a new one for each run"},
+		{"run with a nil context", func() {
+			//lint:ignore SA1012 the nil context is the misuse under test
+			_, _ = sink.Count(nil, stage.FromSlice(pipeline.New(), xs)) //nolint:staticcheck
+		}, "pipeline: run with a nil context"},
+
+		// stage
+		{"stage nil option", func() { stage.FromSlice(pipeline.New(), xs, nil) }, "stage: nil option"},
+		{"stage.Workers 0", func() { stage.Workers(0) }, "stage: Workers: 0 is less than 1"},
+		{"stage.Workers -3", func() { stage.Workers(-3) }, "stage: Workers: -3 is less than 1"},
+		{"stage.Window 0", func() { stage.Window(0) }, "stage: Window: 0 is less than 1"},
+		{"stage.Weight nil", func() { stage.Weight[int](pipeline.Bytes, nil) }, "stage: Weight: function is nil"},
+		{"stage.Describe nil", func() { stage.Describe[int, int](nil) }, "stage: Describe: function is nil"},
+		{"stage.Weight type mismatch", func() {
+			p := pipeline.New()
+			stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (string, error) { return "", nil },
+				stage.Name("m"), stage.Weight(pipeline.Bytes, func(int) int64 { return 1 }))
+		}, `stage: Weight: stage "m" emits string, but the weight function is func(int) int64`},
+		{"stage.Describe type mismatch", func() {
+			p := pipeline.New()
+			stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (string, error) { return "", nil },
+				stage.Name("m"), stage.Describe(func(int, int) string { return "" }))
+		}, `stage: Describe: stage "m" has input int and emits string, but the describe function is func(int, int) string`},
+		{"stage.Describe type mismatch on a source", func() {
+			stage.FromSlice(pipeline.New(), xs, stage.Describe(func(string, string) string { return "" }))
+		}, `stage: Describe: stage "source" has input int and emits int, but the describe function is func(string, string) string`},
+		{"stage.FromChan nil", func() { stage.FromChan[int](pipeline.New(), nil) }, "stage: FromChan: channel is nil"},
+		{"stage.FromSeq nil", func() { stage.FromSeq[int](pipeline.New(), nil) }, "stage: FromSeq: sequence is nil"},
+		{"stage.FromSeq typed nil", func() { stage.FromSeq(pipeline.New(), iter.Seq[int](nil)) }, "stage: FromSeq: sequence is nil"},
+		{"stage.Generate nil", func() { stage.Generate[int](pipeline.New(), nil) }, "stage: Generate: function is nil"},
+		{"stage.Map nil", func() { stage.Map[int, int, int](stage.FromSlice(pipeline.New(), xs), nil) }, "stage: Map: function is nil"},
+		{"stage.OrderedMap nil", func() { stage.OrderedMap[int, int, int](stage.FromSlice(pipeline.New(), xs), nil) },
+			"stage: OrderedMap: function is nil"},
+		{"stage.Filter nil", func() { stage.Filter(stage.FromSlice(pipeline.New(), xs), nil) }, "stage: Filter: function is nil"},
+		{"stage.OrderedFilter nil", func() { stage.OrderedFilter(stage.FromSlice(pipeline.New(), xs), nil) },
+			"stage: OrderedFilter: function is nil"},
+		{"stage.OnDone nil", func() { stage.OnDone(stage.FromSlice(pipeline.New(), xs), nil) }, "stage: OnDone: function is nil"},
+
+		// sink
+		{"sink nil option", func() { _, _ = sink.Count(ctx, stage.FromSlice(pipeline.New(), xs), nil) }, "sink: nil option"},
+		{"sink.ByKey nil", func() {
+			_, _ = sink.ByKey[int, int, int](ctx, stage.FromSlice(pipeline.New(), xs), nil)
+		}, "sink: ByKey: key function is nil"},
+		{"sink.ForEach nil", func() { _ = sink.ForEach(ctx, stage.FromSlice(pipeline.New(), xs), nil) }, "sink: ForEach: function is nil"},
+		{"sink.Reduce nil", func() {
+			_, _ = sink.Reduce[int, int, int](ctx, stage.FromSlice(pipeline.New(), xs), 0, nil)
+		}, "sink: Reduce: function is nil"},
+		{"sink.All ranged twice", func() {
+			seq := sink.All(ctx, stage.FromSlice(pipeline.New(), xs))
+			for range seq {
+			}
+			for range seq {
+			}
+		}, "sink: All: the iterator was ranged over twice; a pipeline runs once"},
+
+		// progress
+		{"progress nil option", func() { progress.New(nil) }, "progress: nil option"},
+		{"progress.WithOutput nil", func() { progress.WithOutput(nil) }, "progress: WithOutput: writer is nil"},
+		{"progress.WithRefresh 0", func() { progress.WithRefresh(0) }, "progress: WithRefresh: 0s is not positive"},
+		{"progress.WithLineInterval -1s", func() { progress.WithLineInterval(-time.Second) }, "progress: WithLineInterval: -1s is not positive"},
+		{"progress.WithWidth 39", func() { progress.WithWidth(39) }, "progress: WithWidth: 39 is less than 40"},
+		{"progress.WithDescriptionWidth -1", func() { progress.WithDescriptionWidth(-1) }, "progress: WithDescriptionWidth: -1 is negative"},
+		{"progress.WithTicks nil", func() { progress.WithTicks(nil) }, "progress: WithTicks: channel is nil"},
+		{"progress.WithStages nil", func() { progress.WithStages(nil) }, "progress: WithStages: function is nil"},
+		{"progress.WithTotal negative", func() { progress.WithTotal("s", -1) }, `progress: WithTotal: stage "s": -1 is negative`},
+		{"progress.Reader nil", func() { progress.Reader(ctx, nil) }, "progress: Reader: reader is nil"},
+		{"progress board observing two runs", func() {
+			b := progress.New(progress.WithOutput(io.Discard))
+			b.Start(nil)
+			defer b.Stop(nil)
+			b.Start(nil)
+		}, "progress: Board.Start: the board is already observing a run; use one board per concurrent run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := catch(tt.fn)
+			if got == "" {
+				t.Fatalf("no panic, want %q", tt.want)
+			}
+			if got != tt.want {
+				t.Errorf("panic %q\n                want %q", got, tt.want)
+			}
+			if pkg, _, _ := strings.Cut(tt.want, ":"); !strings.HasPrefix(got, pkg+": ") {
+				t.Errorf("panic %q lacks the %q prefix", got, pkg)
+			}
+		})
+	}
+}
+
+// catch runs fn and returns what it panicked with, formatted, or "".
+func catch(fn func()) (msg string) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg = fmt.Sprint(v)
+		}
+	}()
+	fn()
+	return ""
+}

@@ -1,0 +1,79 @@
+// Package pipeline is the runtime of flowbar: a pipeline's lifecycle, the
+// typed edges between its stages, the per-stage meters and the observer
+// interface that progress bars (package progress) and tests use to watch a
+// run.
+//
+// Most programs use it only to create a pipeline and read its results; the
+// stages come from package stage and the sinks that run it from package sink:
+//
+//	p := pipeline.New()
+//	squares := stage.Map(stage.FromSlice(p, inputs), square, stage.Workers(8))
+//	results, err := sink.ByInput(ctx, squares) // map[input]square
+//
+// # Streams and items
+//
+// A [Stream] of type Stream[S, T] carries values of type T, each still tied to
+// the pipeline input of type S it came from. That is what lets a sink key
+// results by input without a pass-through function. Each stream has exactly
+// one consumer.
+//
+// # What runs where
+//
+// Building a pipeline starts nothing. A sink runs it: every stage's workers
+// start as long-lived goroutines in one scoped pool, the sink consumes the
+// last stream from the calling goroutine, and the sink returns only when every
+// goroutine of the run has exited. A pipeline runs once.
+//
+// Items move between stages in chunks, sized from the measured cost of
+// producing and consuming an item: items that take a millisecond move one by
+// one as soon as each is done, items that take nanoseconds move up to
+// [DefaultChunkSize] at a time. A worker never holds finished items while it
+// waits for input. A slice source has no goroutine at all: the next stage's
+// workers take index ranges of the slice.
+//
+// # Ordering
+//
+// Stages hand on results as they complete (Python's as_completed). Ordered
+// stages hand them on in input order, holding at most a bounded window of
+// chunks that finished early.
+//
+// # Errors and panics
+//
+// By default the first error cancels the run: the context user functions
+// receive is cancelled with that error as its cause ([context.Cause]), no new
+// item starts, and the sink returns the error, an [*ItemError] that names the
+// item's input and the stage. With [ContinueOnError] every item runs; a failed
+// item travels on to the sink as a failure record, skipping later stages, and
+// the sink returns every failure joined next to every success.
+//
+// A panic in a user function becomes a [*PanicError] (value and stack) for
+// the item that raised it and is handled like any error; it never crashes
+// the program from another goroutine. A panic in the body of a range loop
+// over results (sink.All) goes up the caller's stack, after the run has been
+// stopped and its goroutines have exited.
+//
+// # Cancellation and cleanup
+//
+// When the caller's context is cancelled, when the first error occurs under
+// fail-fast, or when the sink stops early (a range loop breaks), no new item
+// starts; the run returns once the user functions in flight return. Every
+// send between stages selects on cancellation, so no goroutine is left
+// blocked.
+//
+// # Memory
+//
+// Each edge holds at most max([EdgeChunks], 2 × the consumer's workers)
+// chunks of at most [DefaultChunkSize] items (see [WithChunkSize]); a source's own goroutine
+// buffers at most [SourceBuffer] items; an ordered stage holds at most its
+// window of chunks. A streaming sink therefore runs in memory independent of
+// the input's length.
+//
+// # Meters
+//
+// Every [Stage] counts the items that entered it, left it, failed, were
+// dropped by a filter or were cancelled, their weight and the time its
+// workers were busy. Workers add to these atomic counters once per chunk, so
+// watching a run costs nothing per item. Once a run has ended, for every
+// stage In == Out + Failed + Dropped + Cancelled, and every stage took in
+// exactly what its upstream handed on.
+package pipeline

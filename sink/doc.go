@@ -1,0 +1,27 @@
+// Package sink provides the terminal steps of a flowbar pipeline. A sink
+// runs the pipeline: it starts every stage, consumes the results from the
+// calling goroutine and returns once every goroutine of the run has exited.
+//
+// [ByInput] collects results into a map keyed by the pipeline input each came
+// from; [ByKey] into a map keyed by a function; [Slice] into a slice; [Reduce]
+// folds them; [Count] counts them; [ForEach] calls a function for each one.
+// [All] is a range-over-func iterator that yields results as they complete and
+// stops the run when the loop breaks.
+//
+// # Errors
+//
+// Under the default fail-fast policy a sink returns the first error (a
+// *pipeline.ItemError naming the item and the stage) and what was collected
+// before it. Under pipeline.ContinueOnError a sink collects every success
+// and returns every failure joined with errors.Join; pipeline.ItemErrors
+// lists them with their inputs. When the caller's context is cancelled the
+// sink returns its cause with the results collected so far.
+//
+// # Memory
+//
+// [ForEach], [Reduce], [Count] and [All] hold no result themselves: they
+// stream inputs of any length in bounded memory. The collecting sinks hold
+// what they collect; when the number of results is known in advance (a slice
+// source followed by one-to-one stages) the map or slice is allocated once at
+// its final size.
+package sink

@@ -1,0 +1,189 @@
+package sink_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+func numbers(p *pipeline.Pipeline, n int) *pipeline.Stream[int, int] {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return stage.FromSlice(p, xs)
+}
+
+func failOdd(_ context.Context, x int) (int, error) {
+	if x%2 == 1 {
+		return 0, errors.New("odd")
+	}
+	return x, nil
+}
+
+func TestSinksUnderContinue(t *testing.T) {
+	ctx := context.Background()
+	check := func(t *testing.T, err error, n int) {
+		t.Helper()
+		if got := len(pipeline.ItemErrors[int](err)); got != n/2 {
+			t.Errorf("%d failures, want %d", got, n/2)
+		}
+	}
+	const n = 1000
+	t.Run("ByInput", func(t *testing.T) {
+		p := pipeline.New(pipeline.ContinueOnError())
+		m, err := sink.ByInput(ctx, stage.Map(numbers(p, n), failOdd))
+		check(t, err, n)
+		if len(m) != n/2 {
+			t.Errorf("%d results", len(m))
+		}
+	})
+	t.Run("ByKey", func(t *testing.T) {
+		p := pipeline.New(pipeline.ContinueOnError())
+		m, err := sink.ByKey(ctx, stage.Map(numbers(p, n), failOdd), func(x, _ int) int { return x / 10 })
+		check(t, err, n)
+		if len(m) != n/10 {
+			t.Errorf("%d results", len(m))
+		}
+	})
+	t.Run("Slice", func(t *testing.T) {
+		p := pipeline.New(pipeline.ContinueOnError())
+		s, err := sink.Slice(ctx, stage.Map(numbers(p, n), failOdd))
+		check(t, err, n)
+		if len(s) != n/2 {
+			t.Errorf("%d results", len(s))
+		}
+	})
+	t.Run("Reduce", func(t *testing.T) {
+		p := pipeline.New(pipeline.ContinueOnError())
+		sum, err := sink.Reduce(ctx, stage.Map(numbers(p, n), failOdd), 0, func(a, x int) int { return a + x })
+		check(t, err, n)
+		if sum != 249500 {
+			t.Errorf("sum %d", sum)
+		}
+	})
+	t.Run("All", func(t *testing.T) {
+		p := pipeline.New(pipeline.ContinueOnError())
+		ok, bad := 0, 0
+		for r, err := range sink.All(ctx, stage.Map(numbers(p, n), failOdd)) {
+			if err != nil {
+				var ie *pipeline.ItemError[int]
+				if !errors.As(err, &ie) || ie.Input != r.Input || r.Input%2 != 1 {
+					t.Errorf("failure %v for input %d", err, r.Input)
+				}
+				bad++
+				continue
+			}
+			ok++
+		}
+		if ok != n/2 || bad != n/2 {
+			t.Errorf("ok %d bad %d", ok, bad)
+		}
+	})
+}
+
+func TestAllYieldsFailFastErrorLast(t *testing.T) {
+	p := pipeline.New()
+	var errs []error
+	for _, err := range sink.All(context.Background(), stage.Map(numbers(p, 100), failOdd, stage.Workers(1))) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "item 1: odd") {
+		t.Fatalf("errors %v, want the first failure once", errs)
+	}
+}
+
+func TestAllRangedTwicePanics(t *testing.T) {
+	p := pipeline.New()
+	seq := sink.All(context.Background(), numbers(p, 3))
+	for range seq {
+	}
+	defer func() {
+		if v, _ := recover().(string); !strings.HasPrefix(v, "sink: All: the iterator was ranged over twice") {
+			t.Errorf("panic %q", v)
+		}
+	}()
+	for range seq {
+	}
+}
+
+func TestRunTwicePanics(t *testing.T) {
+	p := pipeline.New()
+	in := numbers(p, 3)
+	if _, err := sink.Count(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if v, _ := recover().(string); !strings.HasPrefix(v, "pipeline:") || !strings.Contains(v, "already run") {
+			t.Errorf("panic %q", v)
+		}
+	}()
+	sink.Count(context.Background(), stage.Map(in, failOdd))
+}
+
+func TestUnconsumedStreamPanics(t *testing.T) {
+	p := pipeline.New()
+	in := numbers(p, 3)
+	stage.Map(in, failOdd, stage.Name("orphan"))
+	defer func() {
+		if v, _ := recover().(string); v != `pipeline: the output of stage "orphan" is never consumed; connect it to a stage or a sink` {
+			t.Errorf("panic %q", v)
+		}
+	}()
+	// The source's stream is consumed by orphan; orphan's by nothing.
+	sink.Count(context.Background(), stage.FromSlice(p, []int{1}))
+}
+
+func TestSinkPanicsAreItemErrors(t *testing.T) {
+	p := pipeline.New(pipeline.ContinueOnError())
+	err := sink.ForEach(context.Background(), numbers(p, 10), func(x, _ int) error {
+		if x == 3 {
+			panic("three")
+		}
+		return nil
+	})
+	fs := pipeline.ItemErrors[int](err)
+	if len(fs) != 1 || fs[0].Input != 3 {
+		t.Fatalf("err %v", err)
+	}
+	c := p.Stages()[1].Counts()
+	if c.Out != 9 || c.Failed != 1 || !c.Balanced() {
+		t.Errorf("sink counts %+v", c)
+	}
+}
+
+func TestForEachStop(t *testing.T) {
+	p := pipeline.New()
+	seen := 0
+	err := sink.ForEach(context.Background(), stage.Map(numbers(p, 100000), failOdd, stage.Workers(1)), func(x, _ int) error {
+		seen++
+		return nil
+	})
+	if err == nil || seen > 1 {
+		t.Fatalf("err %v seen %d; only item 0 succeeds", err, seen)
+	}
+	p = pipeline.New()
+	seen = 0
+	err = sink.ForEach(context.Background(), numbers(p, 100000), func(x, _ int) error {
+		seen++
+		if seen == 10 {
+			return pipeline.ErrStop
+		}
+		return nil
+	})
+	if err != nil || seen != 10 {
+		t.Fatalf("err %v seen %d", err, seen)
+	}
+	for _, st := range p.Stages() {
+		if !st.Counts().Balanced() {
+			t.Errorf("%s %+v", st.Name(), st.Counts())
+		}
+	}
+}

@@ -1,0 +1,39 @@
+// Package stage provides the sources and transforms of a flowbar pipeline.
+//
+// Sources start a pipeline: [FromSlice], [FromChan], [FromSeq] and
+// [Generate]. Transforms take a stream and return a new one: [Map] and
+// [OrderedMap] run a function on every item with a fixed number of workers,
+// [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
+// with every item's input and outcome.
+//
+// # Workers and blocking
+//
+// Each transform runs its function on a fixed number of long-lived
+// goroutines (option [Workers], default GOMAXPROCS): never one goroutine per
+// item. A worker blocks while the next stage is full, so a slow stage slows
+// the stages before it instead of letting memory grow. Go has no GIL: the
+// same worker count serves CPU-bound work (about the number of cores) and
+// I/O-bound work (as many as the remote side allows).
+//
+// # Ordering
+//
+// [Map] and [Filter] hand results on in completion order, like Python's
+// as_completed, so one slow item never holds back the fast ones. [OrderedMap]
+// and [OrderedFilter] keep the input order with a bounded reorder window
+// (option [Window]).
+//
+// # Errors and panics
+//
+// A function's error or panic fails its item; what happens next is the
+// pipeline's error policy (see package pipeline): fail-fast cancels the run,
+// continue-on-error passes the failure on to the sink. The functions receive
+// the run's context and should return when it is cancelled.
+//
+// # Options and misuse
+//
+// Options are checked when the stage is built. A nil function, a worker count
+// or window below 1, a Weight or Describe function whose types do not match
+// the stage, or a stream given to a second consumer panics at once with a
+// message that starts with "stage:" or "pipeline:", never in the middle of a
+// run.
+package stage
