@@ -175,9 +175,44 @@ func TestEdgeHoldsEdgeChunks(t *testing.T) {
 		}
 		// The chunk being consumed and a full edge. (Edges used to hold
 		// 2 × the consumer's workers chunks: here 2.)
-		if want := int64(1 + pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
+		if want := int64(pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
 			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
 				ahead, want, pipeline.EdgeChunks)
+		}
+		checkBalanced(t, p)
+	})
+}
+
+// A producer that found its edge full waits until the consumer has drained
+// it to half before it goes on, and then refills it in one burst, instead
+// of being woken for every chunk the consumer takes.
+func TestFullEdgeRefillsAtHalf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		s := stage.Map(stage.FromSlice(p, ints(200)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		stages := p.Stages()
+		var outs []int64 // the producer's Out after each item consumed
+		err := sink.ForEach(context.Background(), s, func(_, _ int) error {
+			synctest.Wait() // the producer is blocked again
+			outs = append(outs, stages[1].Counts().Out)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// While the edge is more than half full, the producer stays put;
+		// then it refills the edge in one burst. (Woken for every chunk,
+		// it handed on one more item after each one consumed.)
+		half := pipeline.EdgeChunks / 2
+		if outs[0] != outs[half-2] {
+			t.Errorf("the producer went on before the edge was half empty: %v", outs[:half])
+		}
+		burst := int64(0)
+		for i := 1; i <= pipeline.EdgeChunks; i++ {
+			burst = max(burst, outs[i]-outs[i-1])
+		}
+		if burst < int64(half)-1 {
+			t.Errorf("the producer refilled the edge %d items at a time, want bursts of %d: %v", burst, half, outs[:pipeline.EdgeChunks+1])
 		}
 		checkBalanced(t, p)
 	})

@@ -25,8 +25,9 @@ type config struct {
 // ContinueOnError makes every item run even when some fail. Failures are
 // counted per stage, passed on to the sink with their input, and returned by
 // the sink joined with [errors.Join] (see [ItemErrors]) next to every
-// successful result. The default is fail-fast: the first error cancels the
-// run and is returned.
+// successful result; failures still on their way to the sink when the run is
+// cancelled are returned too. The default is fail-fast: the first error
+// cancels the run and is returned.
 func ContinueOnError() Option {
 	return func(c *config) { c.continueOnError = true }
 }
@@ -207,6 +208,22 @@ func (r *run) runError(err error) {
 	r.mu.Lock()
 	r.errs = append(r.errs, err)
 	r.mu.Unlock()
+}
+
+// keepFailures keeps, for the sink's returned error, the failure records in
+// items that a cancelled run can no longer hand on (under [ContinueOnError]
+// every failure is returned), unless the sink stopped on purpose and wants
+// nothing more.
+func keepFailures[S, T any](r *run, items []Item[S, T]) {
+	for i := range items {
+		if err := items[i].Err; err != nil {
+			r.mu.Lock()
+			if !r.stopped {
+				r.errs = append(r.errs, err)
+			}
+			r.mu.Unlock()
+		}
+	}
 }
 
 // stop cancels the run because the sink wants no more items.

@@ -211,3 +211,84 @@ func TestCancelledRunReturnsTheCauseItself(t *testing.T) {
 	}
 	checkBalanced(t, p)
 }
+
+// Under ContinueOnError, failures that were still on their way to the sink
+// when the caller cancelled the run (in a stage's output buffer, in an
+// ordered stage's reorder window) were counted as failed but never
+// returned: the sink's error lacked them.
+func TestContinueReturnsFailuresInFlightAtCancel(t *testing.T) {
+	boom := errors.New("boom")
+	xs := make([]int, 2000)
+	for i := range xs {
+		xs[i] = i
+	}
+	for _, ordered := range []bool{false, true} {
+		for range 20 {
+			ctx, cancel := context.WithCancel(context.Background())
+			p := pipeline.New(pipeline.ContinueOnError())
+			fn := func(_ context.Context, x int) (int, error) {
+				if x == 500 {
+					cancel()
+				}
+				return 0, boom
+			}
+			var m *pipeline.Stream[int, int]
+			if ordered {
+				m = stage.OrderedMap(stage.FromSlice(p, xs), fn, stage.Workers(4))
+			} else {
+				m = stage.Map(stage.FromSlice(p, xs), fn, stage.Workers(4))
+			}
+			m = stage.Map(m, func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(2))
+			_, err := sink.Count(ctx, m)
+			cancel()
+			var failed int64
+			for _, st := range p.Stages() {
+				failed += st.Counts().Failed
+			}
+			if got := len(pipeline.ItemErrors[int](err)); int64(got) != failed {
+				t.Fatalf("ordered=%v: the stages failed %d items, the sink returned %d item errors", ordered, failed, got)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err lacks the cancellation: %v", err)
+			}
+			checkBalanced(t, p)
+		}
+	}
+}
+
+// After a cancellation, the workers reading a channel source kept taking
+// the values immediately available in it (counting them as cancelled) until
+// it was empty, although FromChan promises to leave them in the channel.
+func TestChanSourceLeavesValuesAfterCancel(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		ch := make(chan int, 10000)
+		for i := range cap(ch) {
+			ch <- i
+		}
+		close(ch)
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New(pipeline.WithChunkSize(1))
+		fn := func(_ context.Context, x int) (int, error) {
+			if x == 10 {
+				cancel()
+			}
+			return x, nil
+		}
+		var m *pipeline.Stream[int, int]
+		if ordered {
+			m = stage.OrderedMap(stage.FromChan(p, ch), fn, stage.Workers(2))
+		} else {
+			m = stage.Map(stage.FromChan(p, ch), fn, stage.Workers(2))
+		}
+		_, err := sink.Count(ctx, m)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		taken := p.Stages()[0].Counts().Out
+		if left := int64(len(ch)); left+taken != int64(cap(ch)) || left < int64(cap(ch))-100 {
+			t.Errorf("ordered=%v: the source took %d values and left %d of %d", ordered, taken, left, cap(ch))
+		}
+		checkBalanced(t, p)
+	}
+}

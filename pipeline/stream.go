@@ -39,6 +39,11 @@ type Stream[S, T any] struct {
 	// the last item), which then must not be reused.
 	free    chan []Item[S, T]
 	recycle bool // attach creates free
+	// space wakes the producers waiting on a full edge once consumers have
+	// drained it to half its capacity (see emitter.wait); waiting counts
+	// the producers that may be waiting.
+	space   chan struct{}
+	waiting atomic.Int32
 
 	// itemsOwned says that items is fed by the source's own goroutine,
 	// which counts what it emits and closes the channel promptly on
@@ -63,6 +68,7 @@ func (s *Stream[S, T]) attach(to *Stage) {
 	if s.chunks == nil && s.slice == nil && s.items == nil {
 		n := edgeChunks(to.workers)
 		s.chunks = make(chan []Item[S, T], n)
+		s.space = make(chan struct{}, s.from.workers)
 		if s.recycle {
 			// Room for every chunk the edge can have out at once: queued,
 			// being consumed, being filled.
@@ -169,6 +175,7 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 	case s.chunks != nil:
 		select {
 		case c, ok := <-s.chunks:
+			s.drained()
 			return c, ok
 		default:
 		}
@@ -176,6 +183,7 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 			idle()
 		}
 		c, ok := <-s.chunks
+		s.drained()
 		return c, ok
 
 	case s.slice != nil:
@@ -200,6 +208,10 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		return f.fill(buf[:0], int(lo), int(hi)), true
 
 	default:
+		if !s.itemsOwned && r.stopping() {
+			// Values still in a channel the user owns stay there.
+			return nil, false
+		}
 		ch := s.items
 		buf = buf[:0]
 		var v S
@@ -243,6 +255,20 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 			s.from.m.out.Add(n)
 		}
 		return buf, true
+	}
+}
+
+// drained is called by a consumer after each receive: once the edge is at
+// most half full it wakes the producers waiting for room.
+func (s *Stream[S, T]) drained() {
+	if s.waiting.Load() == 0 || len(s.chunks) > cap(s.chunks)/2 {
+		return
+	}
+	for range s.waiting.Swap(0) {
+		select {
+		case s.space <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -299,11 +325,11 @@ func (e *emitter[S, T]) flush() {
 			e.from.m.out.Add(e.ok)
 		default:
 			start := time.Now()
-			select {
-			case e.out.chunks <- e.buf:
+			if e.wait() {
 				e.from.m.out.Add(e.ok)
-			case <-e.r.ctx.Done():
+			} else {
 				e.from.m.cancelled.Add(e.ok)
+				keepFailures(e.r, e.buf)
 			}
 			e.blocked += int64(time.Since(start))
 		}
@@ -325,6 +351,38 @@ func (e *emitter[S, T]) retarget() {
 		e.want = t
 		if len(e.buf) >= e.want {
 			e.flush()
+		}
+	}
+}
+
+// wait sends buf on an edge that was full, and reports false if the run
+// was cancelled first. Instead of being woken by the consumer for every
+// chunk it takes, the producer waits until the edge is half empty: a
+// producer much faster than its consumer then refills the edge in bursts,
+// and the cores are not kept busy waking it and putting it back to sleep.
+func (e *emitter[S, T]) wait() bool {
+	s := e.out
+	done := e.r.ctx.Done()
+	for {
+		s.waiting.Add(1)
+		// Try again once registered, so that a consumer that drained the
+		// edge before seeing the registration cannot leave us waiting.
+		select {
+		case s.chunks <- e.buf:
+			return true // a token may be left in space: a later wait retries
+		default:
+		}
+		select {
+		case <-s.space:
+		case <-done:
+			return false
+		}
+		select {
+		case s.chunks <- e.buf:
+			return true
+		case <-done:
+			return false
+		default:
 		}
 	}
 }

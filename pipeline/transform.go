@@ -375,6 +375,7 @@ func (t *transform[S, In, Out]) drain(w *worker[S, In, Out], buf []Item[S, In]) 
 		}
 		t.st.m.in.Add(n)
 		t.st.m.cancelled.Add(n)
+		keepFailures(w.r, chunk)
 	}
 }
 
@@ -405,6 +406,7 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 				m.out.Add(d.ok)
 			case <-r.ctx.Done():
 				m.cancelled.Add(d.ok)
+				keepFailures(r, d.items)
 			}
 		}
 		<-q.tokens

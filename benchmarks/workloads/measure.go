@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
 )
 
 // WithProgress returns the option that turns progress on for the Progress
-// family: an observer that samples every stage's meters ten times a second,
-// as a progress board does, and writes its lines to io.Discard.
+// family: a progress board drawing live bars (as on a terminal) to
+// io.Discard, with its default refresh.
 func WithProgress() pipeline.Option {
-	return pipeline.WithObserver(NewSampler(io.Discard, 100*time.Millisecond))
+	return progress.Bars(progress.WithOutput(io.Discard), progress.WithTerminal(true))
 }
 
 // Sample is the outcome of reps runs of one implementation.

@@ -1,26 +1,19 @@
 package workloads_test
 
 import (
-	"io"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/flowbar/flowbar/benchmarks/workloads"
-	"github.com/flowbar/flowbar/pipeline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func sampler() pipeline.Option {
-	return pipeline.WithObserver(workloads.NewSampler(io.Discard, 10*time.Millisecond))
-}
-
 // TestFamilies runs every implementation of every family once and checks
 // its result, so that a wrong implementation cannot post a fast number.
 func TestFamilies(t *testing.T) {
-	for _, f := range workloads.Families(sampler) {
+	for _, f := range workloads.Families(workloads.WithProgress) {
 		t.Run(f.Name, func(t *testing.T) {
 			run := f.New()
 			for _, impl := range f.Impls {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"runtime"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
@@ -28,9 +30,9 @@ const runBound = 60 * time.Second
 
 // The kinds of generated things.
 var (
-	sourceKinds = []string{"slice", "chan", "seq", "generate"}
+	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate"}
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
-	sinkKinds   = []string{"byinput", "slice", "foreach", "reduce", "all"}
+	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
 	cancelKinds = []string{"none", "none", "timer", "item"}
 )
 
@@ -83,6 +85,9 @@ type stageSpec struct {
 	window  int   // 0: default
 	add     int64 // a map adds this to the value (injective)
 	dropPct int   // a filter drops about this percentage
+	// weighted stages count a weight per result (weightOf) and describe
+	// their last result.
+	weighted bool
 }
 
 func (s stageSpec) ordered() bool {
@@ -109,7 +114,12 @@ type spec struct {
 	sinkFaults bool // the sink's function fails too (foreach)
 	failedPM   int  // per-mille chance that an OnDone callback panics on a failure record
 	loopPanic  int  // a range loop's body panics at this result; 0 never
+	progress   int  // 0: no progress board; 1: plain lines; 2: live bars
+	srcWeight  bool // the source counts a weight per item
 }
+
+// weightOf is the weight of a value in weighted stages.
+func weightOf(v int64) int64 { return v%7 + 1 }
 
 func (c *spec) String() string {
 	var b strings.Builder
@@ -124,8 +134,8 @@ func (c *spec) String() string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d",
-		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic)
+	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d progress=%d",
+		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic, c.progress)
 	return b.String()
 }
 
@@ -138,6 +148,9 @@ func genSpec(t *rapid.T) *spec {
 		cont:     rapid.Bool().Draw(t, "continue"),
 		seed:     rapid.Uint64().Draw(t, "seed"),
 		cancel:   rapid.SampledFrom(cancelKinds).Draw(t, "cancel"),
+	}
+	if rapid.IntRange(0, 9).Draw(t, "big") == 0 {
+		c.n = rapid.IntRange(300, 5000).Draw(t, "bigN") // chunks of hundreds of items
 	}
 	if rapid.IntRange(0, 3).Draw(t, "chunked") == 0 {
 		c.chunk = rapid.SampledFrom([]int{1, 2, 7, 64}).Draw(t, "chunk")
@@ -157,6 +170,7 @@ func genSpec(t *rapid.T) *spec {
 		if strings.HasPrefix(s.kind, "ordered") && rapid.Bool().Draw(t, "windowed") {
 			s.window = rapid.IntRange(1, 4).Draw(t, "window")
 		}
+		s.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
 		if strings.HasSuffix(s.kind, "filter") {
 			s.dropPct = rapid.IntRange(0, 60).Draw(t, "dropPct")
 		}
@@ -182,6 +196,8 @@ func genSpec(t *rapid.T) *spec {
 	if c.cont && rapid.IntRange(0, 3).Draw(t, "failedPanics") == 0 {
 		c.failedPM = rapid.SampledFrom([]int{100, 500, 1000}).Draw(t, "failedPM")
 	}
+	c.progress = rapid.IntRange(0, 2).Draw(t, "progress")
+	c.srcWeight = rapid.IntRange(0, 3).Draw(t, "srcWeight") == 0
 	if c.sink == "all" && rapid.IntRange(0, 5).Draw(t, "loopPanics") == 0 {
 		c.loopPanic = rapid.IntRange(1, max(1, c.n)).Draw(t, "loopPanic")
 	}
@@ -232,7 +248,8 @@ type outcome struct {
 
 // model runs the case sequentially: the outcome of every input the source
 // emits.
-func (c *spec) model() []outcome {
+func (c *spec) model() ([]outcome, map[int]int64) {
+	weights := map[int]int64{}
 	n := c.n
 	if c.genErrAt >= 0 {
 		n = c.genErrAt
@@ -242,6 +259,7 @@ func (c *spec) model() []outcome {
 		o := outcome{input: x}
 		v := x
 		done := false
+		weights[0] += weightOf(x)
 		for i, s := range c.stages {
 			pos := i + 1
 			f := c.faultAt(pos, v, s.kind == "map" || s.kind == "orderedmap")
@@ -260,6 +278,7 @@ func (c *spec) model() []outcome {
 			if done {
 				break
 			}
+			weights[pos] += weightOf(v)
 		}
 		if !done && c.sinkFaults {
 			if f := c.faultAt(len(c.stages)+1, v, true); f == fErr || f == fPanic {
@@ -271,7 +290,7 @@ func (c *spec) model() []outcome {
 		}
 		out = append(out, o)
 	}
-	return out
+	return out, weights
 }
 
 // harness holds a run's instrumentation.
@@ -292,9 +311,14 @@ type harness struct {
 // at the chosen call), keeps a context the functions received, and raises
 // the item's fault.
 func (h *harness) call(ctx context.Context, pos int, v int64, canFail bool) error {
-	if ctx != nil && h.ctx.Load() == nil {
+	if h.ctx.Load() == nil {
 		h.ctx.CompareAndSwap(nil, &ctx)
 	}
+	return h.raise(pos, v, canFail)
+}
+
+// raise is call for functions that receive no context.
+func (h *harness) raise(pos int, v int64, canFail bool) error {
 	if n := h.calls.Add(1); h.c.cancel == "item" && n == int64(h.c.cancelAt) {
 		h.cancel(errCancel)
 	}
@@ -320,6 +344,8 @@ type result struct {
 	err       error
 	loopErrs  []error // errors yielded by sink.All
 	delivered int     // results handed to the user's code
+	// counted says that the sink delivered a count, not results.
+	counted bool
 	// loopPanicked says that the range loop's body panicked and the panic
 	// came up the caller's stack.
 	loopPanicked bool
@@ -342,6 +368,12 @@ func runCase(t *rapid.T, c *spec) {
 	if c.chunk > 0 {
 		opts = append(opts, pipeline.WithChunkSize(c.chunk))
 	}
+	var board *progress.Board
+	if c.progress > 0 {
+		board = progress.New(progress.WithOutput(io.Discard), progress.WithTerminal(c.progress == 2),
+			progress.WithRefresh(time.Millisecond), progress.WithLineInterval(time.Millisecond))
+		opts = append(opts, pipeline.WithObserver(board))
+	}
 	p := pipeline.New(opts...)
 	parent, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -353,11 +385,17 @@ func runCase(t *rapid.T, c *spec) {
 		xs[i] = int64(i)
 	}
 	var src *pipeline.Stream[int64, int64]
+	var srcOpts []stage.Option
+	if c.srcWeight {
+		srcOpts = append(srcOpts, stage.Weight(pipeline.Bytes, weightOf),
+			stage.Describe(func(in, v int64) string { return fmt.Sprint(in) }))
+	}
+	var bufch chan int64
 	var feeder sync.WaitGroup
 	stopFeeder := make(chan struct{})
 	switch c.source {
 	case "slice":
-		src = stage.FromSlice(p, xs)
+		src = stage.FromSlice(p, xs, srcOpts...)
 	case "chan":
 		ch := make(chan int64)
 		feeder.Go(func() {
@@ -370,9 +408,18 @@ func runCase(t *rapid.T, c *spec) {
 				}
 			}
 		})
-		src = stage.FromChan(p, ch)
+		src = stage.FromChan(p, ch, srcOpts...)
+	case "bufchan":
+		// A closed channel holding every value: what the run does not
+		// take stays in it.
+		bufch = make(chan int64, len(xs))
+		for _, x := range xs {
+			bufch <- x
+		}
+		close(bufch)
+		src = stage.FromChan(p, bufch, srcOpts...)
 	case "seq":
-		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)))
+		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)), srcOpts...)
 	case "generate":
 		src = stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 			for i, x := range xs {
@@ -391,7 +438,7 @@ func runCase(t *rapid.T, c *spec) {
 				return errSource
 			}
 			return nil
-		})
+		}, srcOpts...)
 	}
 
 	// Transforms.
@@ -401,6 +448,10 @@ func runCase(t *rapid.T, c *spec) {
 		o := []stage.Option{stage.Workers(st.workers), stage.Name(fmt.Sprintf("%s%d", st.kind, pos))}
 		if st.window > 0 {
 			o = append(o, stage.Window(st.window))
+		}
+		if st.weighted && st.kind != "ondone" {
+			o = append(o, stage.Weight(pipeline.Rows, weightOf),
+				stage.Describe(func(in, v int64) string { return fmt.Sprintf("%d: %d", in, v) }))
 		}
 		switch st.kind {
 		case "map", "orderedmap":
@@ -419,7 +470,7 @@ func runCase(t *rapid.T, c *spec) {
 		case "filter", "orderedfilter":
 			pct := st.dropPct
 			keep := func(v int64) bool {
-				_ = h.call(nil, pos, v, false)
+				_ = h.raise(pos, v, false)
 				return c.keep(pos, v, pct)
 			}
 			if st.kind == "filter" {
@@ -430,7 +481,7 @@ func runCase(t *rapid.T, c *spec) {
 		case "ondone":
 			s = stage.OnDone(s, func(input, v int64, err error) {
 				if err == nil {
-					_ = h.call(nil, pos, v, false)
+					_ = h.raise(pos, v, false)
 				} else if int(c.hash(4, pos, input)%1000) < c.failedPM {
 					panic(failedPanic{pos, input})
 				}
@@ -455,6 +506,18 @@ func runCase(t *rapid.T, c *spec) {
 				res.pairs = append(res.pairs, [2]int64{in, v})
 			}
 			res.ordered, res.err, res.delivered = false, err, len(m)
+		case "bykey":
+			m, err := sink.ByKey(ctx, s, func(_, v int64) int64 { return v })
+			for k, v := range m {
+				if k != v {
+					panic("bykey: key is not the value")
+				}
+				res.pairs = append(res.pairs, [2]int64{-1, v})
+			}
+			res.ordered, res.err, res.delivered = false, err, len(m)
+		case "count":
+			n, err := sink.Count(ctx, s)
+			res.err, res.delivered, res.counted = err, n, true
 		case "slice":
 			vs, err := sink.Slice(ctx, s)
 			for _, v := range vs {
@@ -474,7 +537,7 @@ func runCase(t *rapid.T, c *spec) {
 			res.err = sink.ForEach(ctx, s, func(in, v int64) error {
 				slow()
 				if c.sinkFaults {
-					if err := h.call(nil, sinkPos, v, true); err != nil {
+					if err := h.raise(sinkPos, v, true); err != nil {
 						return err
 					}
 				}
@@ -540,11 +603,61 @@ func runCase(t *rapid.T, c *spec) {
 		t.Fatalf("goroutines left behind: %v", err)
 	}
 	check(t, c, h, p, res, parent)
+	if bufch != nil {
+		taken := p.Stages()[0].Counts().Out
+		for i := taken; i < int64(c.n); i++ {
+			if v, ok := <-bufch; !ok || v != i {
+				t.Fatalf("the run took %d values from the channel; value %d is %d, %v", taken, i, v, ok)
+			}
+		}
+		if _, ok := <-bufch; ok {
+			t.Fatalf("the run took %d values from the channel; more are left", taken)
+		}
+	}
+	if board != nil {
+		checkBoard(t, c, p, board, res)
+	}
+}
+
+// checkBoard checks that a progress board observed the run to its end: one
+// summary per stage, whose final counts are the stages' meters, and a final
+// status that agrees with them.
+func checkBoard(t *rapid.T, c *spec, p *pipeline.Pipeline, board *progress.Board, res *result) {
+	stages := p.Stages()
+	sum := board.Summary()
+	if len(sum) != len(stages) {
+		t.Fatalf("progress summary has %d stages, the pipeline %d", len(sum), len(stages))
+	}
+	for i, s := range sum {
+		st := stages[i]
+		k := st.Counts()
+		if s.Name != st.Name() || s.Counts != k {
+			t.Fatalf("progress summary of stage %d: %s %+v; meters: %s %+v", i, s.Name, s.Counts, st.Name(), k)
+		}
+		if want := k.Done(); s.Unit == pipeline.Items && s.Amount() != want || s.Unit != pipeline.Items && s.Amount() != k.Weight {
+			t.Fatalf("progress amount of stage %s is %d; meters %+v", s.Name, s.Amount(), k)
+		}
+		switch {
+		case s.Status == progress.Running:
+			t.Fatalf("stage %s still running on the board after the run", s.Name)
+		case k.Failed > 0 && s.Status != progress.Failed:
+			t.Fatalf("stage %s failed %d items but ended %s", s.Name, k.Failed, s.Status)
+		case k.Cancelled > 0 && s.Status == progress.Done:
+			t.Fatalf("stage %s cancelled %d items but ended done", s.Name, k.Cancelled)
+		}
+	}
+	if res.err == nil && len(res.loopErrs) == 0 && !res.loopPanicked && c.stopAfter < 0 {
+		for _, s := range sum {
+			if s.Status != progress.Done {
+				t.Fatalf("run succeeded but stage %s ended %s: %+v", s.Name, s.Status, s.Counts)
+			}
+		}
+	}
 }
 
 // check compares a run with the model and the promises.
 func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, parent context.Context) {
-	model := c.model()
+	model, weights := c.model()
 	byInput := map[int64]outcome{}
 	byValue := map[int64]outcome{}
 	var want []outcome // successes, in input order
@@ -629,7 +742,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if snk.Out != int64(res.delivered) {
 		t.Fatalf("sink Out=%d but %d results were delivered", snk.Out, res.delivered)
 	}
-	if int64(len(res.pairs)) != int64(res.delivered) {
+	if int64(len(res.pairs)) != int64(res.delivered) && !res.counted {
 		t.Fatalf("%d pairs for %d deliveries", len(res.pairs), res.delivered)
 	}
 	var lost int64 // everything the source emitted ends exactly once
@@ -759,6 +872,16 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if !c.cont && c.sink != "all" && errors.Is(err, errCancel) && err != errCancel {
 		t.Fatalf("fail-fast run cancelled by its caller returned %#v, not the cause itself", err)
 	}
+	if c.cont && !stopped {
+		// Continue: every failure is returned, cancelled or not.
+		var failed int64
+		for _, st := range stages {
+			failed += st.Counts().Failed
+		}
+		if failed != int64(len(itemErrs)) {
+			t.Fatalf("the stages failed %d items, %d item errors were returned", failed, len(itemErrs))
+		}
+	}
 	if errors.Is(err, errCancel) && !cancelled {
 		t.Fatalf("the error names the cancellation, but the context was not cancelled: %v", err)
 	}
@@ -770,8 +893,20 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if totalCancelled != 0 {
 			t.Fatalf("uninterrupted run counted %d items cancelled", totalCancelled)
 		}
-		if len(res.pairs) != len(want) {
-			t.Fatalf("delivered %d results, the model %d", len(res.pairs), len(want))
+		if res.delivered != len(want) {
+			t.Fatalf("delivered %d results, the model %d", res.delivered, len(want))
+		}
+		if c.srcWeight {
+			if w := src.Weight; w != weights[0] {
+				t.Fatalf("source weight %d, the model %d", w, weights[0])
+			}
+		}
+		for i, st := range stages[1 : len(stages)-1] {
+			if s := c.stages[i]; s.weighted && s.kind != "ondone" {
+				if w := st.Counts().Weight; w != weights[i+1] {
+					t.Fatalf("stage %s weight %d, the model %d", st.Name(), w, weights[i+1])
+				}
+			}
 		}
 		if src.Out != int64(len(model)) {
 			t.Fatalf("source emitted %d items, the model %d", src.Out, len(model))

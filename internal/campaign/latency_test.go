@@ -32,7 +32,10 @@ func latencyRun(t *testing.T, workers, orderedWorkers int, delay func(i int64) t
 			}
 		}
 	})
-	slow := stage.Map(src, func(_ context.Context, i int64) (int64, error) {
+	slow := stage.Map(src, func(ctx context.Context, i int64) (int64, error) {
+		if ctx.Err() != nil {
+			t.Errorf("item %d started after the cancellation", i)
+		}
 		time.Sleep(delay(i)) // ignores the context: the slowest in-flight call
 		mu.Lock()
 		if now := time.Now(); now.After(lastCall) {
@@ -68,13 +71,11 @@ func latencyRun(t *testing.T, workers, orderedWorkers int, delay func(i int64) t
 // TestCancellationLatencyExact runs the latency pipeline on the fake clock
 // of a synctest bubble: there the run must return at the very instant the
 // slowest call in flight at the cancellation returns, with nothing waited
-// on after it. The ordered stage has one worker: several take their input
-// under a mutex, and a goroutine blocked on a mutex is not durably blocked,
-// so the bubble's clock would never advance.
+// on after it.
 func TestCancellationLatencyExact(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		delay := func(i int64) time.Duration { return time.Duration(10+i%7*13) * time.Millisecond }
-		cancelled, lastCall, returned := latencyRun(t, 8, 1, delay, 250*time.Millisecond)
+		cancelled, lastCall, returned := latencyRun(t, 8, 3, delay, 250*time.Millisecond)
 		if !returned.Equal(lastCall) {
 			t.Errorf("returned %v after the last in-flight call ended (cancelled at +0, last call ended at +%v)",
 				returned.Sub(lastCall), lastCall.Sub(cancelled))

@@ -3,19 +3,22 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
 
 func ident(_ context.Context, x int) (int, error) { return x, nil }
 
-// TestMisuse checks every build-time panic documented in pipeline, stage and
-// sink: each fires, with a message that names its package and the mistake.
+// TestMisuse checks every build-time panic documented in pipeline, stage,
+// sink and progress: each fires, with a message that names its package and the mistake.
 func TestMisuse(t *testing.T) {
 	ctx := context.Background()
 	xs := []int{1, 2, 3}
@@ -132,6 +135,24 @@ func TestMisuse(t *testing.T) {
 			for range seq {
 			}
 		}, "sink: All: the iterator was ranged over twice; a pipeline runs once"},
+
+		// progress
+		{"progress nil option", func() { progress.New(nil) }, "progress: nil option"},
+		{"progress.WithOutput nil", func() { progress.WithOutput(nil) }, "progress: WithOutput: writer is nil"},
+		{"progress.WithRefresh 0", func() { progress.WithRefresh(0) }, "progress: WithRefresh: 0s is not positive"},
+		{"progress.WithLineInterval -1s", func() { progress.WithLineInterval(-time.Second) }, "progress: WithLineInterval: -1s is not positive"},
+		{"progress.WithWidth 39", func() { progress.WithWidth(39) }, "progress: WithWidth: 39 is less than 40"},
+		{"progress.WithDescriptionWidth -1", func() { progress.WithDescriptionWidth(-1) }, "progress: WithDescriptionWidth: -1 is negative"},
+		{"progress.WithTicks nil", func() { progress.WithTicks(nil) }, "progress: WithTicks: channel is nil"},
+		{"progress.WithStages nil", func() { progress.WithStages(nil) }, "progress: WithStages: function is nil"},
+		{"progress.WithTotal negative", func() { progress.WithTotal("s", -1) }, `progress: WithTotal: stage "s": -1 is negative`},
+		{"progress.Reader nil", func() { progress.Reader(ctx, nil) }, "progress: Reader: reader is nil"},
+		{"progress board observing two runs", func() {
+			b := progress.New(progress.WithOutput(io.Discard))
+			b.Start(nil)
+			defer b.Stop(nil)
+			b.Start(nil)
+		}, "progress: Board.Start: the board is already observing a run; use one board per concurrent run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
