@@ -92,10 +92,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	var failures []error
 	consume := func(r *run) error {
 		k := &consumer[S, T]{r: r, st: st, c: c, failures: &failures}
-		var buf []Item[S, T]
-		if in.chunks == nil {
-			buf = make([]Item[S, T], 0, p.cfg.chunk)
-		}
+		var buf []Item[S, T] // for feeds that copy: grown as needed
 		want := 1
 		var chunk []Item[S, T]
 		completed := false
@@ -108,7 +105,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		}()
 		for {
 			var ok bool
-			chunk, ok = in.next(r, buf, want, nil)
+			chunk, ok = in.next(r, &buf, want, nil)
 			if !ok {
 				break
 			}
@@ -183,7 +180,7 @@ func (k *consumer[S, T]) abandon(in *Stream[S, T], chunk []Item[S, T], buf []Ite
 		}
 	}
 	for {
-		rest, ok := in.next(k.r, buf, k.r.p.cfg.chunk, nil)
+		rest, ok := in.next(k.r, &buf, k.r.p.cfg.chunk, nil)
 		if !ok {
 			break
 		}

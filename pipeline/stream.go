@@ -140,12 +140,13 @@ type sliceFeed[S, T any] struct {
 const budget = int64(50 * time.Microsecond)
 
 // chunkTarget is the number of items worth moving in one hand-off when
-// producing one costs own ns and consuming one costs down ns (0: not yet
-// measured, treated as slow so that a slow consumer is never handed a large
-// chunk before its cost is known).
+// producing one costs own ns and consuming one costs down ns. A cost not
+// yet measured (0) counts as slow: a slow consumer is never handed a large
+// chunk before its cost is known, and a producer whose items turn out to
+// take a millisecond never sets up to hold hundreds of them.
 func chunkTarget(own, down int64, limit int) int {
 	c := max(own, down)
-	if c <= 0 || down <= 0 {
+	if own <= 0 || down <= 0 {
 		return 1
 	}
 	t := budget / c
@@ -168,9 +169,11 @@ func ewma(old, sample int64) int64 {
 
 // next returns the consumer's next chunk of input and false when the input
 // has ended. want is how many items the consumer would like; idle is called
-// before blocking, so the consumer can hand on what it holds first. buf may
-// be reused for the result by feeds that copy.
-func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]Item[S, T], bool) {
+// before blocking, so the consumer can hand on what it holds first. Feeds
+// that copy (slices, channels of values) fill *buf, growing it as needed and
+// keeping it for the next call: a consumer's buffer is as large as the
+// largest chunk it took, not the largest chunk possible.
+func (s *Stream[S, T]) next(r *run, buf *[]Item[S, T], want int, idle func()) ([]Item[S, T], bool) {
 	switch {
 	case s.chunks != nil:
 		select {
@@ -205,7 +208,8 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		hi = min(hi, f.n)
 		s.from.m.in.Add(hi - lo)
 		s.from.m.out.Add(hi - lo)
-		return f.fill(buf[:0], int(lo), int(hi)), true
+		*buf = f.fill((*buf)[:0], int(lo), int(hi))
+		return *buf, true
 
 	default:
 		if !s.itemsOwned && r.stopping() {
@@ -213,7 +217,7 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 			return nil, false
 		}
 		ch := s.items
-		buf = buf[:0]
+		b := (*buf)[:0]
 		var v S
 		var ok bool
 		select {
@@ -235,26 +239,27 @@ func (s *Stream[S, T]) next(r *run, buf []Item[S, T], want int, idle func()) ([]
 		if !ok {
 			return nil, false
 		}
-		buf = append(buf, s.fromValue(v))
+		b = append(b, s.fromValue(v))
 	more:
-		for len(buf) < want {
+		for len(b) < want {
 			select {
 			case v, ok = <-ch:
 				if !ok {
 					break more
 				}
-				buf = append(buf, s.fromValue(v))
+				b = append(b, s.fromValue(v))
 			default:
 				break more
 			}
 		}
 		if !s.itemsOwned {
 			// No producer goroutine counts for the source: count here.
-			n := int64(len(buf))
+			n := int64(len(b))
 			s.from.m.in.Add(n)
 			s.from.m.out.Add(n)
 		}
-		return buf, true
+		*buf = b
+		return b, true
 	}
 }
 

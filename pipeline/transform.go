@@ -114,16 +114,13 @@ type worker[S, In, Out any] struct {
 
 func (t *transform[S, In, Out]) work(r *run) {
 	w := &worker[S, In, Out]{t: t, r: r, ctx: workerContext(r, t.st)}
-	var buf []Item[S, In]
-	if t.in.chunks == nil {
-		buf = make([]Item[S, In], 0, r.p.cfg.chunk)
-	}
+	var buf []Item[S, In] // for feeds that copy: grown as needed
 	if t.seq != nil {
 		t.workOrdered(w, buf)
 	} else {
 		w.em = newEmitter(r, t.out)
 		for {
-			chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), w.em.flush)
+			chunk, ok := t.in.next(r, &buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), w.em.flush)
 			if !ok {
 				break
 			}
@@ -342,7 +339,7 @@ func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S,
 			return
 		}
 		q.take <- struct{}{}
-		chunk, ok := t.in.next(r, buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), nil)
+		chunk, ok := t.in.next(r, &buf, chunkTarget(w.own, w.own, r.p.cfg.chunk), nil)
 		seq := q.next
 		if ok {
 			q.next++
@@ -363,7 +360,7 @@ func (t *transform[S, In, Out]) workOrdered(w *worker[S, In, Out], buf []Item[S,
 // drain consumes what is left of the input after cancellation, counting it.
 func (t *transform[S, In, Out]) drain(w *worker[S, In, Out], buf []Item[S, In]) {
 	for {
-		chunk, ok := t.in.next(w.r, buf, w.r.p.cfg.chunk, nil)
+		chunk, ok := t.in.next(w.r, &buf, w.r.p.cfg.chunk, nil)
 		if !ok {
 			return
 		}
