@@ -33,7 +33,7 @@ var (
 	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate"}
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
-	cancelKinds = []string{"none", "none", "timer", "item"}
+	cancelKinds = []string{"none", "none", "timer", "item", "before"}
 )
 
 // fault is what a user function does for one item, a deterministic function
@@ -76,6 +76,25 @@ type loopPanicValue struct{ at int }
 // errSource is what a generator source returns when it fails.
 var errSource = errors.New("injected source error")
 
+// srcPanic is what a generator source panics with when it fails.
+var srcPanic = errors.New("injected source panic")
+
+// isSourceErr reports whether err holds the source's failure: its error,
+// or its panic as a *pipeline.PanicError.
+func isSourceErr(err error) bool {
+	found := false
+	walkErrs(err, func(e error) {
+		if errors.Is(e, errSource) {
+			found = true
+		}
+		var pe *pipeline.PanicError
+		if _, item := e.(*pipeline.ItemError[int64]); !item && errors.As(e, &pe) && pe.Value == srcPanic && len(pe.Stack) > 0 {
+			found = true
+		}
+	})
+	return found
+}
+
 // errCancel is the cause with which the campaign cancels a run's context.
 var errCancel = errors.New("injected cancellation")
 
@@ -98,7 +117,8 @@ func (s stageSpec) ordered() bool {
 type spec struct {
 	n          int
 	source     string
-	genErrAt   int // generate: return errSource after this many items; -1 never
+	genErrAt   int  // generate: return errSource after this many items; -1 never
+	genPanic   bool // generate: panic with srcPanic instead of returning errSource
 	stages     []stageSpec
 	sink       string
 	cont       bool // ContinueOnError
@@ -157,6 +177,7 @@ func genSpec(t *rapid.T) *spec {
 	}
 	if c.source == "generate" && rapid.IntRange(0, 4).Draw(t, "generrs") == 0 {
 		c.genErrAt = rapid.IntRange(0, c.n).Draw(t, "genErrAt")
+		c.genPanic = rapid.Bool().Draw(t, "genPanic")
 	}
 	for i := range rapid.IntRange(1, 5).Draw(t, "stages") {
 		s := stageSpec{
@@ -424,6 +445,9 @@ func runCase(t *rapid.T, c *spec) {
 		src = stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 			for i, x := range xs {
 				if i == c.genErrAt {
+					if c.genPanic {
+						panic(srcPanic)
+					}
 					return errSource
 				}
 				wasCancelled := ctx.Err() != nil
@@ -435,6 +459,9 @@ func runCase(t *rapid.T, c *spec) {
 				}
 			}
 			if c.genErrAt == len(xs) {
+				if c.genPanic {
+					panic(srcPanic)
+				}
 				return errSource
 			}
 			return nil
@@ -567,6 +594,9 @@ func runCase(t *rapid.T, c *spec) {
 		}
 	}
 
+	if c.cancel == "before" {
+		cancel(errCancel)
+	}
 	var timer *time.Timer
 	if c.cancel == "timer" {
 		timer = time.AfterFunc(time.Duration(c.cancelAt)*time.Microsecond, func() { cancel(errCancel) })
@@ -829,7 +859,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if _, ok := e.(*pipeline.ItemError[int64]); ok {
 			return
 		}
-		if errors.Is(e, errSource) || errors.Is(e, errCancel) {
+		if isSourceErr(e) || errors.Is(e, errCancel) {
 			return
 		}
 		leftover = append(leftover, e)
@@ -837,7 +867,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if len(leftover) > 0 {
 		t.Fatalf("unexpected errors: %v", leftover)
 	}
-	if errors.Is(err, errSource) && c.genErrAt < 0 {
+	if isSourceErr(err) && c.genErrAt < 0 {
 		t.Fatalf("source error without a source fault: %v", err)
 	}
 
@@ -865,7 +895,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 				}
 			}
 		}
-		if errors.Is(err, errSource) && len(itemErrs) > 0 {
+		if isSourceErr(err) && len(itemErrs) > 0 {
 			t.Fatalf("fail-fast returned both a source error and an item error: %v", err)
 		}
 	}
@@ -920,7 +950,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if len(itemErrs) != modelFailures {
 			t.Fatalf("returned %d item errors, the model fails %d inputs", len(itemErrs), modelFailures)
 		}
-		if (c.genErrAt >= 0) != errors.Is(err, errSource) {
+		if (c.genErrAt >= 0) != isSourceErr(err) {
 			t.Fatalf("source fault at %d, error %v", c.genErrAt, err)
 		}
 	}
