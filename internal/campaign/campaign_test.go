@@ -76,8 +76,8 @@ type loopPanicValue struct{ at int }
 // errSource is what a generator source returns when it fails.
 var errSource = errors.New("injected source error")
 
-// srcPanic is what a generator source panics with when it fails.
-var srcPanic = errors.New("injected source panic")
+// errSourcePanic is what a generator source panics with when it fails.
+var errSourcePanic = errors.New("injected source panic")
 
 // isSourceErr reports whether err holds the source's failure: its error,
 // or its panic as a *pipeline.PanicError.
@@ -88,7 +88,7 @@ func isSourceErr(err error) bool {
 			found = true
 		}
 		var pe *pipeline.PanicError
-		if _, item := e.(*pipeline.ItemError[int64]); !item && errors.As(e, &pe) && pe.Value == srcPanic && len(pe.Stack) > 0 {
+		if _, item := e.(*pipeline.ItemError[int64]); !item && errors.As(e, &pe) && pe.Value == errSourcePanic && len(pe.Stack) > 0 {
 			found = true
 		}
 	})
@@ -118,7 +118,7 @@ type spec struct {
 	n          int
 	source     string
 	genErrAt   int  // generate: return errSource after this many items; -1 never
-	genPanic   bool // generate: panic with srcPanic instead of returning errSource
+	genPanic   bool // generate: panic with errSourcePanic instead of returning errSource
 	stages     []stageSpec
 	sink       string
 	cont       bool // ContinueOnError
@@ -127,6 +127,7 @@ type spec struct {
 	errPM      int // per-mille chance of an error per (stage, item)
 	panicPM    int
 	delayPM    int
+	blockPM    int // per-mille chance that a map's call blocks until the run is cancelled
 	cancel     string
 	cancelAt   int // timer: µs; item: number of function calls
 	stopAfter  int // consumer stops after this many results; -1 never
@@ -202,6 +203,10 @@ func genSpec(t *rapid.T) *spec {
 	c.errPM = rapid.SampledFrom(levels).Draw(t, "errPM")
 	c.panicPM = rapid.SampledFrom(levels).Draw(t, "panicPM")
 	c.delayPM = rapid.SampledFrom([]int{0, 0, 10, 100}).Draw(t, "delayPM")
+	if c.cancel == "timer" || c.cancel == "before" {
+		// Only a cancellation that comes whatever happens ends such a call.
+		c.blockPM = rapid.SampledFrom([]int{0, 5, 50}).Draw(t, "blockPM")
+	}
 	switch c.cancel {
 	case "timer":
 		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "cancelAtMicros")
@@ -251,6 +256,12 @@ func (c *spec) faultAt(pos int, v int64, canFail bool) fault {
 	return fNone
 }
 
+// blocks reports whether the map at pos blocks on value v until the run is
+// cancelled, then returns the cancellation.
+func (c *spec) blocks(pos int, v int64) bool {
+	return c.blockPM > 0 && int(c.hash(5, pos, v)%1000) < c.blockPM
+}
+
 func (c *spec) keep(pos int, v int64, pct int) bool { return int(c.hash(2, pos, v)%100) >= pct }
 
 func (c *spec) delay(pos int, v int64) time.Duration {
@@ -265,6 +276,7 @@ type outcome struct {
 	dropped int // stage position that dropped it, 0 if none
 	failed  int // stage position that failed it, 0 if none
 	panic   bool
+	blocked int // stage position whose call blocks until cancellation, 0 if none
 }
 
 // model runs the case sequentially: the outcome of every input the source
@@ -283,7 +295,12 @@ func (c *spec) model() ([]outcome, map[int]int64) {
 		weights[0] += weightOf(x)
 		for i, s := range c.stages {
 			pos := i + 1
-			f := c.faultAt(pos, v, s.kind == "map" || s.kind == "orderedmap")
+			isMap := s.kind == "map" || s.kind == "orderedmap"
+			if isMap && c.blocks(pos, v) {
+				o.blocked, done = pos, true
+				break
+			}
+			f := c.faultAt(pos, v, isMap)
 			if f == fErr || f == fPanic {
 				o.failed, o.panic, done = pos, f == fPanic, true
 				break
@@ -334,6 +351,14 @@ type harness struct {
 func (h *harness) call(ctx context.Context, pos int, v int64, canFail bool) error {
 	if h.ctx.Load() == nil {
 		h.ctx.CompareAndSwap(nil, &ctx)
+	}
+	if h.c.blocks(pos, v) {
+		h.calls.Add(1)
+		<-ctx.Done()
+		if v%2 == 0 {
+			return ctx.Err()
+		}
+		return context.Cause(ctx)
 	}
 	return h.raise(pos, v, canFail)
 }
@@ -446,7 +471,7 @@ func runCase(t *rapid.T, c *spec) {
 			for i, x := range xs {
 				if i == c.genErrAt {
 					if c.genPanic {
-						panic(srcPanic)
+						panic(errSourcePanic)
 					}
 					return errSource
 				}
@@ -460,7 +485,7 @@ func runCase(t *rapid.T, c *spec) {
 			}
 			if c.genErrAt == len(xs) {
 				if c.genPanic {
-					panic(srcPanic)
+					panic(errSourcePanic)
 				}
 				return errSource
 			}
@@ -871,7 +896,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		t.Fatalf("source error without a source fault: %v", err)
 	}
 
-	modelFailures := len(model) - len(want) - int(sumMap(nDropped))
+	modelFailures := int(sumMap(nFailed))
 	if !c.cont {
 		// Fail-fast: at most one error, the first that stopped the run.
 		if len(itemErrs) > 1 {
