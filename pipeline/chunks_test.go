@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -216,4 +217,34 @@ func TestFullEdgeRefillsAtHalf(t *testing.T) {
 		}
 		checkBalanced(t, p)
 	})
+}
+
+// A sink after filters over a slice source is told the slice's length as an
+// upper bound (ByInput sizes its map to it instead of growing it); after a
+// source of unknown length it is told nothing.
+func TestConsumerBound(t *testing.T) {
+	for _, known := range []bool{true, false} {
+		p := pipeline.New()
+		var src *pipeline.Stream[int, int]
+		if known {
+			src = stage.FromSlice(p, ints(1000))
+		} else {
+			src = stage.FromSeq(p, slices.Values(ints(1000)))
+		}
+		s := stage.Filter(stage.Map(src, func(_ context.Context, x int) (int, error) { return x, nil }), func(x int) bool { return x%3 == 0 })
+		size, bound := -1, -1
+		n := 0
+		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
+			Size:  func(k int) { size = k },
+			Bound: func(k int) { bound = k },
+			Batch: func(items []pipeline.Item[int, int]) { n += len(items) },
+		})
+		if err != nil || n != 334 {
+			t.Fatalf("known=%t: %d items, %v", known, n, err)
+		}
+		if want := map[bool]int{true: 1000, false: -1}[known]; size != -1 || bound != want {
+			t.Errorf("known=%t: Size(%d), Bound(%d); want no Size and Bound(%d)", known, size, bound, want)
+		}
+		checkBalanced(t, p)
+	}
 }

@@ -42,6 +42,28 @@ type Consumer[S, T any] struct {
 	// of items expected when it is known (a slice source with one-to-one
 	// stages), so a sink can size its storage.
 	Size func(n int)
+	// Bound, when set, is called once before the first item, instead of
+	// Size, when only an upper bound on the number of items is known: a
+	// slice source followed by stages that emit at most one item per item
+	// taken in, some of them filters. A sink may size its storage to it
+	// (a hand-written loop would size its map to the input's length).
+	Bound func(n int)
+}
+
+// upperBound returns the most items stage st can take in, when known: the
+// length of a slice source upstream when every stage in between emits at
+// most one item per item taken in.
+func upperBound(st *Stage) (int64, bool) {
+	for up := st.upstream; up != nil; up = up.upstream {
+		switch {
+		case up.total >= 0:
+			return up.total, true
+		case up.kind == KindMap, up.kind == KindFilter, up.kind == KindCallback:
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 // Consume runs the pipeline that in belongs to and feeds c with its output,
@@ -58,9 +80,13 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	p := in.p
 	st := p.NewStage(c.Name, KindSink, 1, -1, in.from)
 	in.attach(st)
-	if c.Size != nil {
-		if n, final := st.Total(); final {
-			c.Size(int(n))
+	n, final := st.Total()
+	switch {
+	case final && c.Size != nil:
+		c.Size(int(n))
+	case !final && c.Bound != nil:
+		if n, ok := upperBound(st); ok {
+			c.Bound(int(n))
 		}
 	}
 	var failures []error

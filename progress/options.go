@@ -14,9 +14,15 @@ type Option func(*config)
 
 // Defaults of the options.
 const (
-	DefaultRefresh          = 150 * time.Millisecond
-	DefaultLineInterval     = 3 * time.Second
-	DefaultWidth            = 100
+	// DefaultRefresh is how often a board samples and redraws ([WithRefresh]).
+	DefaultRefresh = 150 * time.Millisecond
+	// DefaultLineInterval is how often plain lines are written without a
+	// terminal ([WithLineInterval]).
+	DefaultLineInterval = 3 * time.Second
+	// DefaultWidth is the width of forced bars on an output that is not a
+	// terminal ([WithWidth]).
+	DefaultWidth = 100
+	// DefaultDescriptionWidth bounds a description ([WithDescriptionWidth]).
 	DefaultDescriptionWidth = 32
 )
 

@@ -34,20 +34,28 @@ type Result[S, T any] struct {
 	Value T // the result
 }
 
+// MaxBoundSize is the largest number of entries [ByInput] pre-sizes its map
+// for when it knows only an upper bound on the number of results (a slice
+// source followed by filters): up to it, the map is allocated at the
+// bound, as a hand-written loop over the slice would, instead of growing.
+const MaxBoundSize = 1 << 20
+
 // ByInput runs the pipeline and collects its results into a map keyed by
 // each result's original pipeline input: Python's "results[x] = f(x)" over
 // futures, without a pass-through function or a futures dictionary. When the
-// total is known (a slice source) the map is allocated at its final size. If
-// two items come from the same input (duplicates in the source), the last to
-// arrive wins. Under continue-on-error the map holds every success and the
+// total is known (a slice source) the map is allocated at its final size;
+// when only an upper bound is known (filters after a slice source), at the
+// bound up to [MaxBoundSize] entries. If two items come from the same input
+// (duplicates in the source), the last to arrive wins. Under continue-on-error the map holds every success and the
 // error joins every failure; under fail-fast the map holds what completed
 // before the first error.
 func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) (map[S]T, error) {
 	c := newConfig(opts)
 	var m map[S]T
 	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
-		Name: c.name,
-		Size: func(n int) { m = make(map[S]T, n) },
+		Name:  c.name,
+		Size:  func(n int) { m = make(map[S]T, n) },
+		Bound: func(n int) { m = make(map[S]T, min(n, MaxBoundSize)) },
 		Batch: func(items []pipeline.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)

@@ -7,9 +7,23 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
+
+// palette has one distinct color per implementation; flowbar's is the
+// strongest.
+var palette = []color.Color{
+	color.RGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 0xff}, // chan
+	color.RGBA{R: 0xa0, G: 0xcb, B: 0xe8, A: 0xff}, // chanbatch
+	color.RGBA{R: 0xf2, G: 0x8e, B: 0x2b, A: 0xff}, // errgroup
+	color.RGBA{R: 0xff, G: 0xbe, B: 0x7d, A: 0xff}, // conc_pool
+	color.RGBA{R: 0x9c, G: 0x75, B: 0x5f, A: 0xff}, // conc_stream
+	color.RGBA{R: 0xd4, G: 0xa6, B: 0xc8, A: 0xff}, // conc_iter
+	color.RGBA{R: 0xe1, G: 0x57, B: 0x59, A: 0xff}, // flowbar
+	color.RGBA{R: 0xba, G: 0xb0, B: 0xac, A: 0xff}, // floor
+	color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff}, // off
+	color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff}, // on
+}
 
 // writeChart draws, for every family, one bar per implementation with its
 // ratio to the family's reference, and saves the chart to path (the
@@ -49,7 +63,7 @@ func writeChart(path string, results []result) error {
 			}
 			bars.XMin = x
 			bars.LineStyle.Width = 0
-			bars.Color = plotutil.Color(slices.Index(order, impl))
+			bars.Color = palette[slices.Index(order, impl)%len(palette)]
 			p.Add(bars)
 			if !legend[impl] {
 				legend[impl] = true

@@ -5,7 +5,11 @@
 //
 // Usage, from the benchmarks directory:
 //
-//	go run ./cmd/compare [-quick] [-samples n] [-chart results.png] [-families Tiny,Chain]
+//	go run ./cmd/compare [-quick] [-samples n] [-mintime d] [-chart results.png]
+//	                     [-families Tiny,Chain] [-impls flowbar,conc_iter]
+//
+// -quick takes about a minute (6 samples of one run each); the default takes
+// several minutes (15 samples, runs shorter than 300 ms repeated).
 //
 // Each sample runs every implementation of a family once (or a few times for
 // short runs), one after another in a rotating order, so that a burst of load
