@@ -33,7 +33,7 @@ var (
 	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate"}
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
-	cancelKinds = []string{"none", "none", "timer", "item"}
+	cancelKinds = []string{"none", "none", "timer", "item", "before"}
 )
 
 // fault is what a user function does for one item, a deterministic function
@@ -76,6 +76,25 @@ type loopPanicValue struct{ at int }
 // errSource is what a generator source returns when it fails.
 var errSource = errors.New("injected source error")
 
+// errSourcePanic is what a generator source panics with when it fails.
+var errSourcePanic = errors.New("injected source panic")
+
+// isSourceErr reports whether err holds the source's failure: its error,
+// or its panic as a *pipeline.PanicError.
+func isSourceErr(err error) bool {
+	found := false
+	walkErrs(err, func(e error) {
+		if errors.Is(e, errSource) {
+			found = true
+		}
+		var pe *pipeline.PanicError
+		if _, item := e.(*pipeline.ItemError[int64]); !item && errors.As(e, &pe) && pe.Value == errSourcePanic && len(pe.Stack) > 0 {
+			found = true
+		}
+	})
+	return found
+}
+
 // errCancel is the cause with which the campaign cancels a run's context.
 var errCancel = errors.New("injected cancellation")
 
@@ -98,7 +117,8 @@ func (s stageSpec) ordered() bool {
 type spec struct {
 	n          int
 	source     string
-	genErrAt   int // generate: return errSource after this many items; -1 never
+	genErrAt   int  // generate: return errSource after this many items; -1 never
+	genPanic   bool // generate: panic with errSourcePanic instead of returning errSource
 	stages     []stageSpec
 	sink       string
 	cont       bool // ContinueOnError
@@ -107,6 +127,7 @@ type spec struct {
 	errPM      int // per-mille chance of an error per (stage, item)
 	panicPM    int
 	delayPM    int
+	blockPM    int // per-mille chance that a map's call blocks until the run is cancelled
 	cancel     string
 	cancelAt   int // timer: µs; item: number of function calls
 	stopAfter  int // consumer stops after this many results; -1 never
@@ -157,6 +178,7 @@ func genSpec(t *rapid.T) *spec {
 	}
 	if c.source == "generate" && rapid.IntRange(0, 4).Draw(t, "generrs") == 0 {
 		c.genErrAt = rapid.IntRange(0, c.n).Draw(t, "genErrAt")
+		c.genPanic = rapid.Bool().Draw(t, "genPanic")
 	}
 	for i := range rapid.IntRange(1, 5).Draw(t, "stages") {
 		s := stageSpec{
@@ -181,6 +203,10 @@ func genSpec(t *rapid.T) *spec {
 	c.errPM = rapid.SampledFrom(levels).Draw(t, "errPM")
 	c.panicPM = rapid.SampledFrom(levels).Draw(t, "panicPM")
 	c.delayPM = rapid.SampledFrom([]int{0, 0, 10, 100}).Draw(t, "delayPM")
+	if c.cancel == "timer" || c.cancel == "before" {
+		// Only a cancellation that comes whatever happens ends such a call.
+		c.blockPM = rapid.SampledFrom([]int{0, 5, 50}).Draw(t, "blockPM")
+	}
 	switch c.cancel {
 	case "timer":
 		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "cancelAtMicros")
@@ -230,6 +256,12 @@ func (c *spec) faultAt(pos int, v int64, canFail bool) fault {
 	return fNone
 }
 
+// blocks reports whether the map at pos blocks on value v until the run is
+// cancelled, then returns the cancellation.
+func (c *spec) blocks(pos int, v int64) bool {
+	return c.blockPM > 0 && int(c.hash(5, pos, v)%1000) < c.blockPM
+}
+
 func (c *spec) keep(pos int, v int64, pct int) bool { return int(c.hash(2, pos, v)%100) >= pct }
 
 func (c *spec) delay(pos int, v int64) time.Duration {
@@ -244,6 +276,7 @@ type outcome struct {
 	dropped int // stage position that dropped it, 0 if none
 	failed  int // stage position that failed it, 0 if none
 	panic   bool
+	blocked int // stage position whose call blocks until cancellation, 0 if none
 }
 
 // model runs the case sequentially: the outcome of every input the source
@@ -262,7 +295,12 @@ func (c *spec) model() ([]outcome, map[int]int64) {
 		weights[0] += weightOf(x)
 		for i, s := range c.stages {
 			pos := i + 1
-			f := c.faultAt(pos, v, s.kind == "map" || s.kind == "orderedmap")
+			isMap := s.kind == "map" || s.kind == "orderedmap"
+			if isMap && c.blocks(pos, v) {
+				o.blocked, done = pos, true
+				break
+			}
+			f := c.faultAt(pos, v, isMap)
 			if f == fErr || f == fPanic {
 				o.failed, o.panic, done = pos, f == fPanic, true
 				break
@@ -313,6 +351,14 @@ type harness struct {
 func (h *harness) call(ctx context.Context, pos int, v int64, canFail bool) error {
 	if h.ctx.Load() == nil {
 		h.ctx.CompareAndSwap(nil, &ctx)
+	}
+	if h.c.blocks(pos, v) {
+		h.calls.Add(1)
+		<-ctx.Done()
+		if v%2 == 0 {
+			return ctx.Err()
+		}
+		return context.Cause(ctx)
 	}
 	return h.raise(pos, v, canFail)
 }
@@ -424,6 +470,9 @@ func runCase(t *rapid.T, c *spec) {
 		src = stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 			for i, x := range xs {
 				if i == c.genErrAt {
+					if c.genPanic {
+						panic(errSourcePanic)
+					}
 					return errSource
 				}
 				wasCancelled := ctx.Err() != nil
@@ -435,6 +484,9 @@ func runCase(t *rapid.T, c *spec) {
 				}
 			}
 			if c.genErrAt == len(xs) {
+				if c.genPanic {
+					panic(errSourcePanic)
+				}
 				return errSource
 			}
 			return nil
@@ -567,6 +619,9 @@ func runCase(t *rapid.T, c *spec) {
 		}
 	}
 
+	if c.cancel == "before" {
+		cancel(errCancel)
+	}
 	var timer *time.Timer
 	if c.cancel == "timer" {
 		timer = time.AfterFunc(time.Duration(c.cancelAt)*time.Microsecond, func() { cancel(errCancel) })
@@ -829,7 +884,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if _, ok := e.(*pipeline.ItemError[int64]); ok {
 			return
 		}
-		if errors.Is(e, errSource) || errors.Is(e, errCancel) {
+		if isSourceErr(e) || errors.Is(e, errCancel) {
 			return
 		}
 		leftover = append(leftover, e)
@@ -837,11 +892,11 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if len(leftover) > 0 {
 		t.Fatalf("unexpected errors: %v", leftover)
 	}
-	if errors.Is(err, errSource) && c.genErrAt < 0 {
+	if isSourceErr(err) && c.genErrAt < 0 {
 		t.Fatalf("source error without a source fault: %v", err)
 	}
 
-	modelFailures := len(model) - len(want) - int(sumMap(nDropped))
+	modelFailures := int(sumMap(nFailed))
 	if !c.cont {
 		// Fail-fast: at most one error, the first that stopped the run.
 		if len(itemErrs) > 1 {
@@ -865,7 +920,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 				}
 			}
 		}
-		if errors.Is(err, errSource) && len(itemErrs) > 0 {
+		if isSourceErr(err) && len(itemErrs) > 0 {
 			t.Fatalf("fail-fast returned both a source error and an item error: %v", err)
 		}
 	}
@@ -920,7 +975,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if len(itemErrs) != modelFailures {
 			t.Fatalf("returned %d item errors, the model fails %d inputs", len(itemErrs), modelFailures)
 		}
-		if (c.genErrAt >= 0) != errors.Is(err, errSource) {
+		if (c.genErrAt >= 0) != isSourceErr(err) {
 			t.Fatalf("source fault at %d, error %v", c.genErrAt, err)
 		}
 	}
