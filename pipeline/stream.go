@@ -44,6 +44,12 @@ type Stream[S, T any] struct {
 	// the producers that may be waiting.
 	space   chan struct{}
 	waiting atomic.Int32
+	// idle counts the consumers blocked waiting for a chunk; producers
+	// then hand on results that have waited longer than the budget
+	// (see emitter.put). It has a cache line of its own.
+	_    [64]byte
+	idle atomic.Int32
+	_    [60]byte
 
 	// itemsOwned says that items is fed by the source's own goroutine,
 	// which counts what it emits and closes the channel promptly on
@@ -185,7 +191,9 @@ func (s *Stream[S, T]) next(r *run, buf *[]Item[S, T], want int, idle func()) ([
 		if idle != nil {
 			idle()
 		}
+		s.idle.Add(1)
 		c, ok := <-s.chunks
+		s.idle.Add(-1)
 		s.drained()
 		return c, ok
 
@@ -289,7 +297,14 @@ type emitter[S, T any] struct {
 	ok      int64 // own successes in buf: counted Out when sent, Cancelled when not
 	own     int64 // producer's cost per item, ns
 	blocked int64 // ns spent blocked on sends, not counted as work
+	since   int64 // clock() when the first item now in buf was added
 }
+
+// epoch is the origin of clock.
+var epoch = time.Now()
+
+// clock reads the monotonic clock in nanoseconds (about 25 ns).
+func clock() int64 { return int64(time.Since(epoch)) }
 
 func newEmitter[S, T any](r *run, out *Stream[S, T]) *emitter[S, T] {
 	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1)}
@@ -303,11 +318,22 @@ func (e *emitter[S, T]) target() int {
 // taken before the chunk is handed on. It stays valid and unchanged after
 // the chunk is sent, because the chunks of a stage with a describer are
 // never reused (see Stream.free).
+//
+// Results are handed on when the chunk is full, and also, while the next
+// stage has a worker waiting, as soon as the oldest of them has waited
+// longer than the budget: when items turn slow in the middle of a chunk
+// sized for fast ones, each result still goes on as it completes. The clock
+// is read only while the next stage waits.
 func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	e.buf = append(e.buf, it)
 	p := &e.buf[len(e.buf)-1]
 	e.ok++
-	if len(e.buf) >= e.want {
+	switch {
+	case len(e.buf) >= e.want:
+		e.flush()
+	case len(e.buf) == 1:
+		e.since = clock()
+	case e.out.idle.Load() > 0 && clock()-e.since >= budget:
 		e.flush()
 	}
 	return p
