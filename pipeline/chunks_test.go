@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
@@ -153,13 +154,49 @@ func TestBatchConsumerWithFailures(t *testing.T) {
 	checkBalanced(t, p)
 }
 
-// A producer runs up to EdgeChunks chunks ahead of a consumer that is
-// busy, so that a consumer sharing the producer's cores does not stall it
-// after every chunk or two.
+// A producer of slow items (one per chunk) runs up to EdgeChunks chunks
+// ahead of a consumer that is busy, so that a consumer sharing the
+// producer's cores does not stall it after every chunk or two.
 func TestEdgeHoldsEdgeChunks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := pipeline.New(pipeline.WithChunkSize(1))
-		s := stage.Map(stage.FromSlice(p, ints(100)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		p := pipeline.New()
+		s := stage.Map(stage.FromSlice(p, ints(200)), func(_ context.Context, x int) (int, error) {
+			time.Sleep(time.Millisecond)
+			return x, nil
+		}, stage.Workers(1))
+		stages := p.Stages()
+		first := true
+		var ahead int64
+		err := sink.ForEach(context.Background(), s, func(_, _ int) error {
+			if first {
+				first = false
+				time.Sleep(time.Hour) // the producer fills the edge meanwhile
+				ahead = stages[1].Counts().Out
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The chunk being consumed and a full edge.
+		if want := int64(pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
+			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
+				ahead, want, pipeline.EdgeChunks)
+		}
+		if ahead > int64(pipeline.EdgeChunks)+2 {
+			t.Errorf("the producer handed on %d items ahead, more than the edge holds", ahead)
+		}
+		checkBalanced(t, p)
+	})
+}
+
+// Fast items move in full chunks, and an edge holds at most EdgeItems ×
+// the chunk size of them, whatever EdgeChunks allows.
+func TestEdgeBoundsItems(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const chunk = 4
+		p := pipeline.New(pipeline.WithChunkSize(chunk))
+		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
 		stages := p.Stages()
 		first := true
 		var ahead int64
@@ -174,11 +211,9 @@ func TestEdgeHoldsEdgeChunks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The chunk being consumed and a full edge. (Edges used to hold
-		// 2 × the consumer's workers chunks: here 2.)
-		if want := int64(pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
-			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
-				ahead, want, pipeline.EdgeChunks)
+		// The chunk being consumed, a full edge and the chunk that does not fit.
+		if limit := int64(pipeline.EdgeItems*chunk + 2*chunk); ahead > limit {
+			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at most %d", ahead, limit)
 		}
 		checkBalanced(t, p)
 	})
@@ -201,19 +236,21 @@ func TestFullEdgeRefillsAtHalf(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// While the edge is more than half full, the producer stays put;
-		// then it refills the edge in one burst. (Woken for every chunk,
-		// it handed on one more item after each one consumed.)
-		half := pipeline.EdgeChunks / 2
+		// With chunks of one item the edge holds EdgeItems of them. While
+		// it is more than half full, the producer stays put; then it
+		// refills it in one burst. (Woken for every chunk, it handed on one
+		// more item after each one consumed.)
+		capacity := min(pipeline.EdgeChunks, pipeline.EdgeItems)
+		half := capacity / 2
 		if outs[0] != outs[half-2] {
 			t.Errorf("the producer went on before the edge was half empty: %v", outs[:half])
 		}
 		burst := int64(0)
-		for i := 1; i <= pipeline.EdgeChunks; i++ {
+		for i := 1; i <= capacity; i++ {
 			burst = max(burst, outs[i]-outs[i-1])
 		}
 		if burst < int64(half)-1 {
-			t.Errorf("the producer refilled the edge %d items at a time, want bursts of %d: %v", burst, half, outs[:pipeline.EdgeChunks+1])
+			t.Errorf("the producer refilled the edge %d items at a time, want bursts of %d: %v", burst, half, outs[:capacity+1])
 		}
 		checkBalanced(t, p)
 	})

@@ -63,7 +63,8 @@
 // # Memory
 //
 // Each edge holds at most max([EdgeChunks], 2 × the consumer's workers)
-// chunks of at most [DefaultChunkSize] items (see [WithChunkSize]); a source's own goroutine
+// chunks and at most [EdgeItems] × [DefaultChunkSize] items (see
+// [WithChunkSize]); a source's own goroutine
 // buffers at most [SourceBuffer] items; an ordered stage holds at most its
 // window of chunks. A streaming sink therefore runs in memory independent of
 // the input's length.

@@ -44,6 +44,10 @@ type Stream[S, T any] struct {
 	// the producers that may be waiting.
 	space   chan struct{}
 	waiting atomic.Int32
+	// queued counts the items in chunks; producers wait while it would
+	// pass maxQueued (see send).
+	queued    atomic.Int64
+	maxQueued int64
 	// idle counts the consumers blocked waiting for a chunk; producers
 	// then hand on results that have waited longer than the budget
 	// (see emitter.put). It has a cache line of its own.
@@ -74,6 +78,7 @@ func (s *Stream[S, T]) attach(to *Stage) {
 	if s.chunks == nil && s.slice == nil && s.items == nil {
 		n := edgeChunks(to.workers)
 		s.chunks = make(chan []Item[S, T], n)
+		s.maxQueued = int64(EdgeItems * s.p.cfg.chunk)
 		s.space = make(chan struct{}, s.from.workers)
 		if s.recycle {
 			// Room for every chunk the edge can have out at once: queued,
@@ -84,11 +89,16 @@ func (s *Stream[S, T]) attach(to *Stage) {
 }
 
 // EdgeChunks is the least number of chunks an edge between two stages
-// holds. An edge holds max(EdgeChunks, 2 × the consumer's workers) chunks,
-// each of at most the pipeline's chunk size ([WithChunkSize]) items. It is
-// large enough that a producer whose items are slow rarely waits for a
-// consumer that shares its cores.
-const EdgeChunks = 16
+// holds: an edge holds max(EdgeChunks, 2 × the consumer's workers) chunks,
+// and at most EdgeItems × the pipeline's chunk size ([WithChunkSize]) items
+// in them (a chunk larger than that passes an empty edge alone). Many small
+// chunks (slow items) keep a producer from waiting on a consumer that shares
+// its cores; the item bound keeps large chunks (fast items) from piling up.
+const EdgeChunks = 64
+
+// EdgeItems bounds the items an edge holds, in chunks of the pipeline's
+// chunk size (see [EdgeChunks]).
+const EdgeItems = 16
 
 func edgeChunks(consumers int) int { return max(EdgeChunks, 2*consumers) }
 
@@ -184,7 +194,7 @@ func (s *Stream[S, T]) next(r *run, buf *[]Item[S, T], want int, idle func()) ([
 	case s.chunks != nil:
 		select {
 		case c, ok := <-s.chunks:
-			s.drained()
+			s.drained(len(c))
 			return c, ok
 		default:
 		}
@@ -194,7 +204,7 @@ func (s *Stream[S, T]) next(r *run, buf *[]Item[S, T], want int, idle func()) ([
 		s.idle.Add(1)
 		c, ok := <-s.chunks
 		s.idle.Add(-1)
-		s.drained()
+		s.drained(len(c))
 		return c, ok
 
 	case s.slice != nil:
@@ -273,14 +283,58 @@ func (s *Stream[S, T]) next(r *run, buf *[]Item[S, T], want int, idle func()) ([
 
 // drained is called by a consumer after each receive: once the edge is at
 // most half full it wakes the producers waiting for room.
-func (s *Stream[S, T]) drained() {
-	if s.waiting.Load() == 0 || len(s.chunks) > cap(s.chunks)/2 {
+func (s *Stream[S, T]) drained(n int) {
+	q := s.queued.Add(-int64(n))
+	if s.waiting.Load() == 0 || len(s.chunks) > cap(s.chunks)/2 || q > s.maxQueued/2 {
 		return
 	}
 	for range s.waiting.Swap(0) {
 		select {
 		case s.space <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// room reports whether a chunk of n items fits on the edge's item bound; a
+// chunk larger than the bound fits an empty edge.
+func (s *Stream[S, T]) room(n int) bool {
+	q := s.queued.Load()
+	return q <= 0 || q+int64(n) <= s.maxQueued
+}
+
+// send hands chunk c on, and reports false if done closed first. A producer
+// that finds the edge full waits until consumers have drained it to half,
+// instead of being woken for every chunk they take: a producer much faster
+// than its consumer then refills the edge in bursts, and the cores are not
+// kept busy waking it and putting it back to sleep.
+func (s *Stream[S, T]) send(c []Item[S, T], done <-chan struct{}) bool {
+	n := len(c)
+	if s.room(n) {
+		select {
+		case s.chunks <- c:
+			s.queued.Add(int64(n))
+			return true
+		default:
+		}
+	}
+	for {
+		s.waiting.Add(1)
+		// Try again once registered, so that a consumer that drained the
+		// edge before seeing the registration cannot leave us waiting. (A
+		// token left in space makes a later wait try again early.)
+		if s.room(n) {
+			select {
+			case s.chunks <- c:
+				s.queued.Add(int64(n))
+				return true
+			default:
+			}
+		}
+		select {
+		case <-s.space:
+		case <-done:
+			return false
 		}
 	}
 }
@@ -297,7 +351,7 @@ type emitter[S, T any] struct {
 	ok      int64 // own successes in buf: counted Out when sent, Cancelled when not
 	own     int64 // producer's cost per item, ns
 	blocked int64 // ns spent blocked on sends, not counted as work
-	since   int64 // clock() when the first item now in buf was added
+	since   int64 // clock() at the last flush: the oldest result in buf is younger
 }
 
 // epoch is the origin of clock.
@@ -307,7 +361,7 @@ var epoch = time.Now()
 func clock() int64 { return int64(time.Since(epoch)) }
 
 func newEmitter[S, T any](r *run, out *Stream[S, T]) *emitter[S, T] {
-	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1)}
+	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1), since: clock()}
 }
 
 func (e *emitter[S, T]) target() int {
@@ -320,20 +374,15 @@ func (e *emitter[S, T]) target() int {
 // never reused (see Stream.free).
 //
 // Results are handed on when the chunk is full, and also, while the next
-// stage has a worker waiting, as soon as the oldest of them has waited
-// longer than the budget: when items turn slow in the middle of a chunk
-// sized for fast ones, each result still goes on as it completes. The clock
-// is read only while the next stage waits.
+// stage has a worker waiting, as soon as the last hand-off is older than the
+// budget: when items turn slow in the middle of a chunk sized for fast ones,
+// each result still goes on as it completes. The clock is read only while
+// the next stage waits, and at each hand-off.
 func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	e.buf = append(e.buf, it)
 	p := &e.buf[len(e.buf)-1]
 	e.ok++
-	switch {
-	case len(e.buf) >= e.want:
-		e.flush()
-	case len(e.buf) == 1:
-		e.since = clock()
-	case e.out.idle.Load() > 0 && clock()-e.since >= budget:
+	if len(e.buf) >= e.want || e.out.idle.Load() > 0 && clock()-e.since >= budget {
 		e.flush()
 	}
 	return p
@@ -351,21 +400,17 @@ func (e *emitter[S, T]) putFailed(it Item[S, T]) {
 // After cancellation it stops trying and counts the unsent items.
 func (e *emitter[S, T]) flush() {
 	if len(e.buf) > 0 {
-		select {
-		case e.out.chunks <- e.buf:
+		start := time.Now()
+		if e.out.send(e.buf, e.r.ctx.Done()) {
 			e.from.m.out.Add(e.ok)
-		default:
-			start := time.Now()
-			if e.wait() {
-				e.from.m.out.Add(e.ok)
-			} else {
-				e.from.m.cancelled.Add(e.ok)
-				keepFailures(e.r, e.buf)
-			}
-			e.blocked += int64(time.Since(start))
+		} else {
+			e.from.m.cancelled.Add(e.ok)
+			keepFailures(e.r, e.buf)
 		}
+		e.blocked += int64(time.Since(start))
 		e.ok = 0
 		e.buf = nil
+		e.since = clock()
 	}
 	e.want = e.target()
 	if cap(e.buf) < e.want {
@@ -382,38 +427,6 @@ func (e *emitter[S, T]) retarget() {
 		e.want = t
 		if len(e.buf) >= e.want {
 			e.flush()
-		}
-	}
-}
-
-// wait sends buf on an edge that was full, and reports false if the run
-// was cancelled first. Instead of being woken by the consumer for every
-// chunk it takes, the producer waits until the edge is half empty: a
-// producer much faster than its consumer then refills the edge in bursts,
-// and the cores are not kept busy waking it and putting it back to sleep.
-func (e *emitter[S, T]) wait() bool {
-	s := e.out
-	done := e.r.ctx.Done()
-	for {
-		s.waiting.Add(1)
-		// Try again once registered, so that a consumer that drained the
-		// edge before seeing the registration cannot leave us waiting.
-		select {
-		case s.chunks <- e.buf:
-			return true // a token may be left in space: a later wait retries
-		default:
-		}
-		select {
-		case <-s.space:
-		case <-done:
-			return false
-		}
-		select {
-		case s.chunks <- e.buf:
-			return true
-		case <-done:
-			return false
-		default:
 		}
 	}
 }

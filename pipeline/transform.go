@@ -398,10 +398,9 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 			d = <-slot
 		}
 		if len(d.items) > 0 {
-			select {
-			case t.out.chunks <- d.items:
+			if t.out.send(d.items, r.ctx.Done()) {
 				m.out.Add(d.ok)
-			case <-r.ctx.Done():
+			} else {
 				m.cancelled.Add(d.ok)
 				keepFailures(r, d.items)
 			}
