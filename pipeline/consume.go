@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ErrStop may be returned by a [Consumer]'s Each to stop the run early: the
@@ -140,7 +139,7 @@ type consumer[S, T any] struct {
 }
 
 func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
-	start := time.Now()
+	start := clock()
 	for i := 0; i < len(chunk); {
 		if k.c.PanicThrough {
 			i = k.items(chunk, i)
@@ -148,7 +147,7 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 			i = k.segment(chunk, i)
 		}
 	}
-	el := int64(time.Since(start))
+	el := clock() - start
 	m := &k.st.m
 	if k.in > 0 {
 		k.own = ewma(k.own, el/k.in)

@@ -400,17 +400,17 @@ func (e *emitter[S, T]) putFailed(it Item[S, T]) {
 // After cancellation it stops trying and counts the unsent items.
 func (e *emitter[S, T]) flush() {
 	if len(e.buf) > 0 {
-		start := time.Now()
+		start := clock()
 		if e.out.send(e.buf, e.r.ctx.Done()) {
 			e.from.m.out.Add(e.ok)
 		} else {
 			e.from.m.cancelled.Add(e.ok)
 			keepFailures(e.r, e.buf)
 		}
-		e.blocked += int64(time.Since(start))
+		e.since = clock()
+		e.blocked += e.since - start
 		e.ok = 0
 		e.buf = nil
-		e.since = clock()
 	}
 	e.want = e.target()
 	if cap(e.buf) < e.want {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/sourcegraph/conc/panics"
 )
@@ -136,11 +135,11 @@ func (t *transform[S, In, Out]) work(r *run) {
 
 // chunk processes one chunk of input and publishes the counts.
 func (w *worker[S, In, Out]) chunk(chunk []Item[S, In]) {
-	start := time.Now()
+	start := clock()
 	for i := 0; i < len(chunk); {
 		i = w.segment(chunk, i)
 	}
-	el := int64(time.Since(start))
+	el := clock() - start
 	if w.em != nil {
 		el -= w.em.takeBlocked()
 	}
