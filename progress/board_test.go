@@ -481,7 +481,7 @@ func TestReader(t *testing.T) {
 				}
 			}
 			return total, nil
-		}, stage.Name("read"), stage.Workers(1), stage.Weight(pipeline.Bytes, func(int) int64 { return 0 }))
+		}, stage.Name("read"), stage.Workers(1), stage.Unit(pipeline.Bytes))
 		res := make(chan int, 1)
 		go func() {
 			out, _ := sink.Reduce(context.Background(), sq, 0, func(a, b int) int { return a + b })

@@ -55,7 +55,7 @@ func ExampleReader() {
 		h := sha256.New()
 		_, err := io.Copy(h, progress.Reader(ctx, strings.NewReader(doc)))
 		return fmt.Sprintf("%x", h.Sum(nil))[:8], err
-	}, stage.Name("hash"), stage.Weight(pipeline.Bytes, func(string) int64 { return 0 }))
+	}, stage.Name("hash"), stage.Unit(pipeline.Bytes))
 	n, _ := sink.Count(context.Background(), sums)
 	fmt.Println(n, "documents,", board.Summary()[1].Counts.Weight, "bytes")
 	// Output: 2 documents, 8000 bytes

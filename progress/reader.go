@@ -10,10 +10,9 @@ import (
 // Reader wraps r so that every byte read from it is added, as it is read,
 // to the weight of the stage whose function received ctx (see
 // [pipeline.AddWeight]): a bar weighted in bytes then moves while a large
-// file is being read, instead of jumping when the item is done. The stage
-// should count bytes (stage.Weight(pipeline.Bytes, ...)) but not weigh its
-// results again, or the bytes would count twice: declare the unit with a
-// weight function that returns 0.
+// file is being read, instead of jumping when the item is done. Declare the
+// stage's unit with stage.Unit(pipeline.Bytes) rather than a weight
+// function, or the bytes would count twice.
 //
 // Each Read costs one atomic add. With a ctx that does not come from a
 // stage the reader only passes reads through. If r is an io.Closer, so is

@@ -70,6 +70,14 @@ func Weight[T any](unit pipeline.Unit, fn func(T) int64) Option {
 	return func(c *config) { c.unit, c.weight = unit, fn }
 }
 
+// Unit declares what the stage's weight counts without a weight function,
+// for a stage whose function reports its weight as it goes with
+// pipeline.AddWeight or progress.Reader (bytes read inside a large item).
+// A progress bar then shows that unit. The default is to count items.
+func Unit(u pipeline.Unit) Option {
+	return func(c *config) { c.unit = u }
+}
+
 // Describe gives the stage a description of its last result, such as the
 // file just hashed; a progress bar shows it. fn receives the item's pipeline
 // input and the stage's output value. It is called only when the

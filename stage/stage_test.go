@@ -108,6 +108,21 @@ func TestChainWorkerCounts(t *testing.T) {
 	}
 }
 
+func TestUnitWithoutWeightFunction(t *testing.T) {
+	p := pipeline.New()
+	s := stage.Map(stage.FromSlice(p, []int{1, 2, 3}), func(ctx context.Context, x int) (int, error) {
+		pipeline.AddWeight(ctx, int64(10*x))
+		return x, nil
+	}, stage.Unit(pipeline.Rows))
+	if _, err := sink.Count(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stages()[1]
+	if st.Unit() != pipeline.Rows || st.Counts().Weight != 60 {
+		t.Errorf("unit %q weight %d, want rows and 60", st.Unit(), st.Counts().Weight)
+	}
+}
+
 func TestStageNames(t *testing.T) {
 	p := pipeline.New()
 	s := stage.Map(stage.FromSlice(p, []int{1}, stage.Name("numbers")), id, stage.Name("work"))

@@ -110,7 +110,7 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}, stage.Name("hash"), stage.Workers(workers),
-		stage.Weight(pipeline.Bytes, func(string) int64 { return 0 }), // bytes come from progress.Reader
+		stage.Unit(pipeline.Bytes), // the bytes come from progress.Reader
 		stage.Describe(func(f file, _ string) string { return f.path }))
 
 	for r, err := range sink.All(ctx, sums, sink.Name("print")) {
