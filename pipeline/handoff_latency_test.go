@@ -11,9 +11,10 @@ import (
 	"github.com/flowbar/flowbar/stage"
 )
 
-// When items become slow after fast ones, a map must hand each result on
-// as it completes instead of holding results for a chunk sized to the fast
-// ones (as-completed promise; progress bars downstream lag otherwise).
+// When items become slow after fast ones (here 2 µs, then 1 s), a map must
+// hand each result on as it completes instead of holding results for a
+// chunk sized to the fast ones (as-completed promise; progress bars
+// downstream lag otherwise).
 func TestHandOffFollowsSlowerItems(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pipeline.New()
@@ -22,6 +23,8 @@ func TestHandOffFollowsSlowerItems(t *testing.T) {
 		sq := stage.Map(src, func(_ context.Context, x int) (int, error) {
 			if x > 0 {
 				time.Sleep(time.Second)
+			} else {
+				time.Sleep(2 * time.Microsecond)
 			}
 			return x, nil
 		}, stage.Workers(1))
@@ -33,8 +36,10 @@ func TestHandOffFollowsSlowerItems(t *testing.T) {
 			}
 			got++
 			if r.Input == 1 {
-				// The k-th slow item completes at k seconds.
-				if late := time.Since(start) - time.Duration(got-3)*time.Second; late > 0 {
+				// The k-th slow item completes k seconds after the three
+				// fast ones.
+				done := 3*2*time.Microsecond + time.Duration(got-3)*time.Second
+				if late := time.Since(start) - done; late > 0 {
 					t.Fatalf("result %d arrived %v after it was done", got, late)
 				}
 			}

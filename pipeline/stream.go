@@ -352,6 +352,10 @@ type emitter[S, T any] struct {
 	own     int64 // producer's cost per item, ns
 	blocked int64 // ns spent blocked on sends, not counted as work
 	since   int64 // clock() at the last flush: the oldest result in buf is younger
+	// While the consumer waits, the clock is read every checkEvery
+	// results (those that cost about a microsecond); unchecked counts
+	// the results since the last read.
+	checkEvery, unchecked int
 }
 
 // epoch is the origin of clock.
@@ -361,7 +365,7 @@ var epoch = time.Now()
 func clock() int64 { return int64(time.Since(epoch)) }
 
 func newEmitter[S, T any](r *run, out *Stream[S, T]) *emitter[S, T] {
-	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1), since: clock()}
+	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1), since: clock(), checkEvery: 1}
 }
 
 func (e *emitter[S, T]) target() int {
@@ -376,14 +380,22 @@ func (e *emitter[S, T]) target() int {
 // Results are handed on when the chunk is full, and also, while the next
 // stage has a worker waiting, as soon as the last hand-off is older than the
 // budget: when items turn slow in the middle of a chunk sized for fast ones,
-// each result still goes on as it completes. The clock is read only while
-// the next stage waits, and at each hand-off.
+// their results still go on as they complete (after at most a microsecond's
+// worth of the fast ones). The clock is read at each hand-off and, while the
+// next stage waits, every microsecond or so of work.
 func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	e.buf = append(e.buf, it)
 	p := &e.buf[len(e.buf)-1]
 	e.ok++
-	if len(e.buf) >= e.want || e.out.idle.Load() > 0 && clock()-e.since >= budget {
+	if len(e.buf) >= e.want {
 		e.flush()
+		return p
+	}
+	if e.unchecked++; e.unchecked >= e.checkEvery && e.out.idle.Load() > 0 {
+		e.unchecked = 0
+		if clock()-e.since >= budget {
+			e.flush()
+		}
 	}
 	return p
 }
@@ -416,7 +428,13 @@ func (e *emitter[S, T]) flush() {
 	if cap(e.buf) < e.want {
 		e.buf = e.out.newChunk(e.want, e.limit)
 	}
+	e.checkEvery = int(min(max(checkCost/max(e.own, 1), 1), 64))
+	e.unchecked = 0
 }
+
+// checkCost is the work, in ns, between two reads of the clock while a
+// consumer waits: a read costs about 25 ns.
+const checkCost = 1000
 
 // retarget lowers the hand-off size when the producer's items got slower
 // than when it was set, handing on what is held if it now reaches it, so
