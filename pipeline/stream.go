@@ -309,33 +309,36 @@ func (s *Stream[S, T]) room(n int) bool {
 // than its consumer then refills the edge in bursts, and the cores are not
 // kept busy waking it and putting it back to sleep.
 func (s *Stream[S, T]) send(c []Item[S, T], done <-chan struct{}) bool {
-	n := len(c)
-	if s.room(n) {
-		select {
-		case s.chunks <- c:
-			s.queued.Add(int64(n))
-			return true
-		default:
-		}
+	if s.trySend(c) {
+		return true
 	}
 	for {
 		s.waiting.Add(1)
 		// Try again once registered, so that a consumer that drained the
 		// edge before seeing the registration cannot leave us waiting. (A
 		// token left in space makes a later wait try again early.)
-		if s.room(n) {
-			select {
-			case s.chunks <- c:
-				s.queued.Add(int64(n))
-				return true
-			default:
-			}
+		if s.trySend(c) {
+			return true
 		}
 		select {
 		case <-s.space:
 		case <-done:
 			return false
 		}
+	}
+}
+
+// trySend hands chunk c on if the edge has room for it, without blocking.
+func (s *Stream[S, T]) trySend(c []Item[S, T]) bool {
+	if !s.room(len(c)) {
+		return false
+	}
+	select {
+	case s.chunks <- c:
+		s.queued.Add(int64(len(c)))
+		return true
+	default:
+		return false
 	}
 }
 
