@@ -75,6 +75,22 @@ func golden(t *testing.T, name, got string) {
 // gate lets a test release the items of a map stage one by one.
 type gate struct{ ch chan struct{} }
 
+// countGated runs in ("in") through a one-worker map ("work") that lets
+// each item through only when g releases it, into a count sent on res once
+// the run has ended.
+func countGated(p *pipeline.Pipeline, in <-chan int) (g *gate, res chan int) {
+	g = newGate()
+	src := stage.FromChan(p, in, stage.Name("in"))
+	sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
+		stage.Name("work"), stage.Workers(1))
+	res = make(chan int, 1)
+	go func() {
+		n, _ := sink.Count(context.Background(), sq)
+		res <- n
+	}()
+	return g, res
+}
+
 func newGate() *gate { return &gate{ch: make(chan struct{})} }
 
 func (g *gate) pass(ctx context.Context) error {
@@ -144,15 +160,7 @@ func TestGrowingTotals(t *testing.T) {
 		board := New(WithOutput(&bytes.Buffer{}), WithTerminal(false), WithTicks(ticks))
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		in := make(chan int, 10)
-		g := newGate()
-		src := stage.FromChan(p, in, stage.Name("in"))
-		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
-			stage.Name("work"), stage.Workers(1))
-		res := make(chan int, 1)
-		go func() {
-			n, _ := sink.Count(context.Background(), sq)
-			res <- n
-		}()
+		g, res := countGated(p, in)
 		for i := range 3 {
 			in <- i
 		}
@@ -534,15 +542,7 @@ func TestStagesAndDeclaredTotal(t *testing.T) {
 			WithTotal("in", 4), WithStages(func(s *pipeline.Stage) bool { return s.Kind() != pipeline.KindSink }))
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		in := make(chan int, 4)
-		g := newGate()
-		src := stage.FromChan(p, in, stage.Name("in"))
-		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
-			stage.Name("work"), stage.Workers(1))
-		res := make(chan int, 1)
-		go func() {
-			n, _ := sink.Count(context.Background(), sq)
-			res <- n
-		}()
+		g, res := countGated(p, in)
 		in <- 1
 		in <- 2
 		g.release(1)
