@@ -20,9 +20,12 @@ type Consumer[S, T any] struct {
 	// other than ErrStop is the item's failure, handled like a stage's.
 	Each func(Item[S, T]) error
 	// Batch, when set, is called instead of Each with runs of successful
-	// items (usually a whole chunk), serially from the goroutine that
-	// called Consume, in arrival order; none is passed once the run is
-	// cancelled. It is for sinks that only store results (a map, a slice):
+	// items (usually a whole chunk), serially, in arrival order; none is
+	// passed once the run is cancelled. While the goroutine that called
+	// Consume waits for input, a stage's goroutine that has results may
+	// call Batch itself instead of waking it (calls never overlap, and
+	// each call happens before the next and before Consume returns), so
+	// that slow items do not cost a wake-up each. It is for sinks that only store results (a map, a slice):
 	// it cannot fail or stop the run, it must not keep the slice, and it
 	// should not panic (a panic fails the run's first item, and the rest
 	// of the run is passed again). Calling a function per chunk instead of
@@ -66,7 +69,8 @@ func upperBound(st *Stage) (int64, bool) {
 }
 
 // Consume runs the pipeline that in belongs to and feeds c with its output,
-// from the calling goroutine. It returns when every goroutine of the run has
+// from the calling goroutine (c.Batch also from the run's goroutines, one
+// call at a time: see [Consumer]). It returns when every goroutine of the run has
 // exited. The error is nil on success; under fail-fast it is the first
 // failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
 // under [ContinueOnError] it joins every failure not given to c.Failed, any
@@ -89,11 +93,19 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		}
 	}
 	var failures []error
+	k := &consumer[S, T]{st: st, c: c, failures: &failures}
+	if c.Batch != nil && !c.PanicThrough {
+		// A sink that only stores results may be fed by the producers
+		// themselves (see sinkFeed): consuming a chunk is then the same
+		// code on another goroutine, serialized by the feed's lock.
+		in.feedDirect(k.chunk)
+	}
 	consume := func(r *run) error {
-		k := &consumer[S, T]{r: r, st: st, c: c, failures: &failures}
+		k.r = r
 		var buf []Item[S, T] // for feeds that copy: grown as needed
 		want := 1
 		var chunk []Item[S, T]
+		consumeChunk := k.chunk
 		completed := false
 		defer func() {
 			if !completed {
@@ -108,9 +120,13 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			if !ok {
 				break
 			}
-			k.chunk(chunk)
+			in.consumeSent(chunk, consumeChunk)
 			in.release(chunk)
-			want = chunkTarget(k.own, k.own, p.cfg.chunk)
+			if in.direct == nil {
+				// (A direct feed's consumer state is under its lock; its
+				// chunks are sized by the producers.)
+				want = chunkTarget(k.own, k.own, p.cfg.chunk)
+			}
 		}
 		completed = true
 		if in.chunks == nil {
@@ -138,7 +154,9 @@ type consumer[S, T any] struct {
 	in, out, failed, cancelled int64
 }
 
-func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
+// chunk consumes one chunk, publishes the counts and returns the time it
+// took.
+func (k *consumer[S, T]) chunk(chunk []Item[S, T]) int64 {
 	start := clock()
 	for i := 0; i < len(chunk); {
 		if k.c.PanicThrough {
@@ -159,6 +177,7 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) {
 	m.failed.Add(k.failed)
 	m.cancelled.Add(k.cancelled)
 	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
+	return el
 }
 
 // abandon is called when the consumer's function panicked through on

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -54,6 +55,10 @@ type Stream[S, T any] struct {
 	_    [64]byte
 	idle atomic.Int32
 	_    [60]byte
+
+	// direct, when set, lets the producers feed the sink themselves while
+	// its goroutine waits (see tryFeed).
+	direct *sinkFeed[S, T]
 
 	// itemsOwned says that items is fed by the source's own goroutine,
 	// which counts what it emits and closes the channel promptly on
@@ -134,6 +139,62 @@ func (s *Stream[S, T]) release(c []Item[S, T]) {
 	case s.free <- c:
 	default:
 	}
+}
+
+// sinkFeed is how producers feed a sink directly. A producer that finds the
+// sink's goroutine waiting for input consumes its chunk itself, under mu,
+// instead of sending it and waking that goroutine: slow items, which arrive
+// one at a time, then cost no wake-up each. The sink's goroutine takes mu
+// too for each chunk it receives, so the sink still sees one chunk at a
+// time. A producer feeds the sink only while no chunk sent before is still
+// on its way (pending), so each producer's chunks keep their order, and
+// never waits for mu: when another goroutine holds it, it sends as usual.
+type sinkFeed[S, T any] struct {
+	mu      sync.Mutex
+	pending atomic.Int64             // chunks sent on the edge and not yet consumed
+	consume func([]Item[S, T]) int64 // returns the time it took, ns
+}
+
+// feedDirect makes the producers of s feed consume themselves when they can
+// (see sinkFeed). It is set up before the run, for a sink's input edge.
+func (s *Stream[S, T]) feedDirect(consume func([]Item[S, T]) int64) {
+	if s.chunks != nil {
+		s.direct = &sinkFeed[S, T]{consume: consume}
+	}
+}
+
+// tryFeed consumes chunk c on the calling goroutine when the edge feeds a
+// sink directly, the sink's goroutine is waiting for input, no other
+// goroutine is feeding the sink and no chunk sent earlier is still on its
+// way; it reports whether it did and how long the sink took. out (the
+// producer's Out meter) is raised by n before the sink counts the items in.
+func (s *Stream[S, T]) tryFeed(c []Item[S, T], out *atomic.Int64, n int64) (took int64, fed bool) {
+	d := s.direct
+	if d == nil || s.idle.Load() == 0 || !d.mu.TryLock() {
+		// Another goroutine is feeding the sink: the chunk goes on the
+		// edge instead of waiting.
+		return 0, false
+	}
+	defer d.mu.Unlock()
+	if d.pending.Load() != 0 {
+		return 0, false
+	}
+	out.Add(n)
+	return d.consume(c), true
+}
+
+// consumeSent consumes chunk c received from the edge with consume: under
+// the lock of a direct feed when there is one.
+func (s *Stream[S, T]) consumeSent(c []Item[S, T], consume func([]Item[S, T]) int64) {
+	d := s.direct
+	if d == nil {
+		consume(c)
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	consume(c)
+	d.pending.Add(-1)
 }
 
 func newStream[S, T any](p *Pipeline, from *Stage) *Stream[S, T] {
@@ -333,11 +394,19 @@ func (s *Stream[S, T]) trySend(c []Item[S, T]) bool {
 	if !s.room(len(c)) {
 		return false
 	}
+	if s.direct != nil {
+		// Counted before the send, so that a producer feeding the sink
+		// directly cannot overtake this chunk.
+		s.direct.pending.Add(1)
+	}
 	select {
 	case s.chunks <- c:
 		s.queued.Add(int64(len(c)))
 		return true
 	default:
+		if s.direct != nil {
+			s.direct.pending.Add(-1)
+		}
 		return false
 	}
 }
@@ -354,7 +423,10 @@ type emitter[S, T any] struct {
 	ok      int64 // own successes in buf: counted Out when sent, Cancelled when not
 	own     int64 // producer's cost per item, ns
 	blocked int64 // ns spent blocked on sends, not counted as work
-	since   int64 // clock() at the last flush: the oldest result in buf is younger
+	// since is a time (clock) no later than the oldest result in buf was
+	// produced, or 0 when buf has been flushed since it was last set (see
+	// mark).
+	since int64
 	// While the consumer waits, the clock is read every checkEvery
 	// results (those that cost about a microsecond); unchecked counts
 	// the results since the last read.
@@ -368,7 +440,7 @@ var epoch = time.Now()
 func clock() int64 { return int64(time.Since(epoch)) }
 
 func newEmitter[S, T any](r *run, out *Stream[S, T]) *emitter[S, T] {
-	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1), since: clock(), checkEvery: 1}
+	return &emitter[S, T]{r: r, out: out, from: out.from, limit: r.p.cfg.chunk, want: 1, buf: out.newChunk(1, 1), checkEvery: 1}
 }
 
 func (e *emitter[S, T]) target() int {
@@ -396,7 +468,9 @@ func (e *emitter[S, T]) put(it Item[S, T]) *Item[S, T] {
 	}
 	if e.unchecked++; e.unchecked >= e.checkEvery && e.out.idle.Load() > 0 {
 		e.unchecked = 0
-		if clock()-e.since >= budget {
+		if now := clock(); e.since == 0 {
+			e.since = now
+		} else if now-e.since >= budget {
 			e.flush()
 		}
 	}
@@ -415,17 +489,33 @@ func (e *emitter[S, T]) putFailed(it Item[S, T]) {
 // After cancellation it stops trying and counts the unsent items.
 func (e *emitter[S, T]) flush() {
 	if len(e.buf) > 0 {
-		start := clock()
-		if e.out.send(e.buf, e.r.ctx.Done()) {
+		// Time spent feeding the sink or blocked is not the stage's work.
+		// The clock is read only when the edge is full, not per hand-off.
+		keep := false
+		if took, fed := e.out.tryFeed(e.buf, &e.from.m.out, e.ok); fed {
+			// Consumed here: the chunk can be filled again at once,
+			// unless the stage keeps pointers into it (a describer).
+			e.blocked += took
+			keep = e.out.free != nil
+		} else if e.out.trySend(e.buf) {
 			e.from.m.out.Add(e.ok)
 		} else {
-			e.from.m.cancelled.Add(e.ok)
-			keepFailures(e.r, e.buf)
+			start := clock()
+			if e.out.send(e.buf, e.r.ctx.Done()) {
+				e.from.m.out.Add(e.ok)
+			} else {
+				e.from.m.cancelled.Add(e.ok)
+				keepFailures(e.r, e.buf)
+			}
+			e.blocked += clock() - start
 		}
-		e.since = clock()
-		e.blocked += e.since - start
+		e.since = 0
 		e.ok = 0
-		e.buf = nil
+		if keep {
+			e.buf = e.buf[:0]
+		} else {
+			e.buf = nil
+		}
 	}
 	e.want = e.target()
 	if cap(e.buf) < e.want {
@@ -433,6 +523,14 @@ func (e *emitter[S, T]) flush() {
 	}
 	e.checkEvery = int(min(max(checkCost/max(e.own, 1), 1), 64))
 	e.unchecked = 0
+}
+
+// mark tells the emitter the time now, when its producer reads the clock
+// anyway: it dates the results put from then on if none is held.
+func (e *emitter[S, T]) mark(now int64) {
+	if e.since == 0 {
+		e.since = now
+	}
 }
 
 // checkCost is the work, in ns, between two reads of the clock while a

@@ -136,6 +136,9 @@ func (t *transform[S, In, Out]) work(r *run) {
 // chunk processes one chunk of input and publishes the counts.
 func (w *worker[S, In, Out]) chunk(chunk []Item[S, In]) {
 	start := clock()
+	if w.em != nil {
+		w.em.mark(start)
+	}
 	for i := 0; i < len(chunk); {
 		i = w.segment(chunk, i)
 	}
@@ -397,9 +400,11 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 			d = <-slot
 		}
 		if len(d.items) > 0 {
-			if t.out.send(d.items, r.ctx.Done()) {
+			switch {
+			case fed(t.out.tryFeed(d.items, &m.out, d.ok)):
+			case t.out.send(d.items, r.ctx.Done()):
 				m.out.Add(d.ok)
-			} else {
+			default:
 				m.cancelled.Add(d.ok)
 				keepFailures(r, d.items)
 			}
@@ -407,3 +412,6 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 		<-q.tokens
 	}
 }
+
+// fed returns the second result of Stream.tryFeed.
+func fed(_ int64, ok bool) bool { return ok }
