@@ -21,15 +21,18 @@ type Consumer[S, T any] struct {
 	Each func(Item[S, T]) error
 	// Batch, when set, is called instead of Each with runs of successful
 	// items (usually a whole chunk), serially, in arrival order; none is
-	// passed once the run is cancelled. While the goroutine that called
-	// Consume waits for input, a stage's goroutine that has results may
-	// call Batch itself instead of waking it (calls never overlap, and
-	// each call happens before the next and before Consume returns), so
-	// that slow items do not cost a wake-up each. It is for sinks that only store results (a map, a slice):
-	// it cannot fail or stop the run, it must not keep the slice, and it
-	// should not panic (a panic fails the run's first item, and the rest
-	// of the run is passed again). Calling a function per chunk instead of
-	// per item is what lets a sink keep up with tiny items.
+	// passed once the run is cancelled. It is for sinks that only store
+	// results (a map, a slice): it cannot fail or stop the run, it must not
+	// keep the slice, and it should not panic (a panic fails the item being
+	// stored, and the run with it under fail-fast). Calling a function per
+	// chunk instead of per item is what lets a sink keep up with tiny
+	// items.
+	//
+	// Batch is called by the goroutines of the stage that feeds the sink,
+	// which take turns storing their own results, while the goroutine that
+	// called Consume waits for the end of the input: results that arrive
+	// one at a time then wake no goroutine. Calls never overlap, each
+	// happens before the next, and all before Consume returns.
 	Batch func([]Item[S, T])
 	// Failed, when set, receives each item failure (under
 	// ContinueOnError) as it arrives instead of Consume keeping it for its
@@ -69,8 +72,8 @@ func upperBound(st *Stage) (int64, bool) {
 }
 
 // Consume runs the pipeline that in belongs to and feeds c with its output,
-// from the calling goroutine (c.Batch also from the run's goroutines, one
-// call at a time: see [Consumer]). It returns when every goroutine of the run has
+// from the calling goroutine (c.Batch from the run's goroutines, one call at
+// a time: see [Consumer]). It returns when every goroutine of the run has
 // exited. The error is nil on success; under fail-fast it is the first
 // failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
 // under [ContinueOnError] it joins every failure not given to c.Failed, any
@@ -101,11 +104,9 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		in.feedDirect(k.chunk)
 	}
 	consume := func(r *run) error {
-		k.r = r
 		var buf []Item[S, T] // for feeds that copy: grown as needed
 		want := 1
 		var chunk []Item[S, T]
-		consumeChunk := k.chunk
 		completed := false
 		defer func() {
 			if !completed {
@@ -120,21 +121,20 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			if !ok {
 				break
 			}
-			in.consumeSent(chunk, consumeChunk)
+			k.chunk(chunk)
 			in.release(chunk)
-			if in.direct == nil {
-				// (A direct feed's consumer state is under its lock; its
-				// chunks are sized by the producers.)
-				want = chunkTarget(k.own, k.own, p.cfg.chunk)
-			}
+			want = chunkTarget(k.own, k.own, p.cfg.chunk)
 		}
+		in.finishFeed()
 		completed = true
 		if in.chunks == nil {
 			in.from.finished.Store(true)
 		}
 		return nil
 	}
-	err := p.execute(ctx, st, consume)
+	// The consumer is ready before any worker starts: a direct feed may
+	// call it from the first result on.
+	err := p.execute(ctx, st, func(r *run) { k.r = r }, consume)
 	if err != nil && errors.Is(err, ErrStopped) {
 		err = nil
 	}

@@ -23,9 +23,9 @@
 // start as long-lived goroutines in one scoped pool, the sink consumes the
 // last stream from the calling goroutine, and the sink returns only when every
 // goroutine of the run has exited. A pipeline runs once. (A sink that only
-// stores results, such as sink.ByInput or sink.Slice, may also be fed by the
-// last stage's goroutines while the calling goroutine waits, one chunk at a
-// time, so that results that arrive one by one do not each wake it.)
+// stores results, such as sink.ByInput or sink.Slice, is fed by the last
+// stage's goroutines instead, one chunk at a time, while the calling
+// goroutine waits: results that arrive one by one wake no goroutine.)
 //
 // Items move between stages in chunks, sized from the measured cost of
 // producing and consuming an item: items that take a millisecond move one by

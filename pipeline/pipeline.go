@@ -255,9 +255,10 @@ func (r *run) result() error {
 	return errors.Join(errs...)
 }
 
-// execute runs the pipeline: it starts every stage's workers, calls consume
-// from the calling goroutine, then waits for every goroutine to exit.
-func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*run) error) error {
+// execute runs the pipeline: it calls setup (if not nil) with the run, starts
+// every stage's workers, calls consume from the calling goroutine, then waits
+// for every goroutine to exit.
+func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, setup func(*run), consume func(*run) error) error {
 	if ctx == nil {
 		panic("pipeline: run with a nil context")
 	}
@@ -278,6 +279,9 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, consume func(*
 	r.ctx, r.cancel = context.WithCancelCause(ctx)
 	for _, o := range p.cfg.observers {
 		o.Start(p.Stages())
+	}
+	if setup != nil {
+		setup(r)
 	}
 	for _, start := range p.starts {
 		start(r)

@@ -56,8 +56,8 @@ type Stream[S, T any] struct {
 	idle atomic.Int32
 	_    [60]byte
 
-	// direct, when set, lets the producers feed the sink themselves while
-	// its goroutine waits (see tryFeed).
+	// direct, when set, lets the producers feed the sink themselves (see
+	// sinkFeed); nothing is sent on chunks then.
 	direct *sinkFeed[S, T]
 
 	// itemsOwned says that items is fed by the source's own goroutine,
@@ -141,61 +141,134 @@ func (s *Stream[S, T]) release(c []Item[S, T]) {
 	}
 }
 
-// sinkFeed is how producers feed a sink directly. A producer that finds the
-// sink's goroutine waiting for input consumes its chunk itself, under mu,
-// instead of sending it and waking that goroutine: slow items, which arrive
-// one at a time, then cost no wake-up each. The sink's goroutine takes mu
-// too for each chunk it receives, so the sink still sees one chunk at a
-// time. A producer feeds the sink only while no chunk sent before is still
-// on its way (pending), so each producer's chunks keep their order, and
-// never waits for mu: when another goroutine holds it, it sends as usual.
+// sinkFeed is how the producers of a sink's input feed a sink that only
+// stores results (a batch consumer): they consume their chunks themselves,
+// one goroutine at a time, instead of sending them to the sink's goroutine,
+// which waits for the end of the input. No goroutine is woken per chunk and
+// none waits for one that is ready but not running: results that arrive one
+// by one cost a lock, not a wake-up.
+//
+// A producer that finds the sink taken (mu held) queues its chunk and goes
+// on: the holder consumes the queue, in order, before it lets go of mu, and
+// looks again after letting go (so a chunk queued as it let go is not left
+// behind). A producer that finds the queue over the edge's item bound waits
+// for mu instead, which bounds memory as a full edge does. Chunks are
+// consumed in the order they were queued, so each producer's keep theirs.
 type sinkFeed[S, T any] struct {
-	mu      sync.Mutex
-	pending atomic.Int64             // chunks sent on the edge and not yet consumed
+	// mu is held (a value in it) while consuming. It is a channel, not a
+	// mutex, because the holder may block in consume: a goroutine waiting
+	// on a channel is durably blocked (testing/synctest can advance time
+	// past it).
+	mu      chan struct{}
 	consume func([]Item[S, T]) int64 // returns the time it took, ns
+
+	qmu     sync.Mutex // guards queue
+	queue   [][]Item[S, T]
+	spare   [][]Item[S, T] // the last queue consumed, for reuse; under mu
+	waiting atomic.Int64   // chunks in queue
 }
 
-// feedDirect makes the producers of s feed consume themselves when they can
-// (see sinkFeed). It is set up before the run, for a sink's input edge.
+// feedDirect makes the producers of s feed consume themselves (see
+// sinkFeed). It is set up before the run, for a sink's input edge.
 func (s *Stream[S, T]) feedDirect(consume func([]Item[S, T]) int64) {
 	if s.chunks != nil {
-		s.direct = &sinkFeed[S, T]{consume: consume}
+		s.direct = &sinkFeed[S, T]{mu: make(chan struct{}, 1), consume: consume}
 	}
 }
 
-// tryFeed consumes chunk c on the calling goroutine when the edge feeds a
-// sink directly, the sink's goroutine is waiting for input, no other
-// goroutine is feeding the sink and no chunk sent earlier is still on its
-// way; it reports whether it did and how long the sink took. out (the
-// producer's Out meter) is raised by n before the sink counts the items in.
-func (s *Stream[S, T]) tryFeed(c []Item[S, T], out *atomic.Int64, n int64) (took int64, fed bool) {
+// feed hands chunk c to the sink of a direct edge (see sinkFeed), raising
+// out (the producer's Out meter) by n first. It returns the time the caller
+// spent consuming for the sink or waiting for it, and whether c was
+// consumed before feed returned, so that the caller may fill it again;
+// otherwise c belongs to the edge.
+func (s *Stream[S, T]) feed(c []Item[S, T], out *atomic.Int64, n int64) (took int64, done bool) {
 	d := s.direct
-	if d == nil || s.idle.Load() == 0 || !d.mu.TryLock() {
-		// Another goroutine is feeding the sink: the chunk goes on the
-		// edge instead of waiting.
-		return 0, false
-	}
-	defer d.mu.Unlock()
-	if d.pending.Load() != 0 {
-		return 0, false
-	}
 	out.Add(n)
-	return d.consume(c), true
+	held := false
+	defer func() {
+		if held { // consume panicked (a bug: it recovers users' panics)
+			d.unlock()
+		}
+	}()
+	if held = d.tryLock(); held {
+		if d.waiting.Load() == 0 {
+			took = d.consume(c)
+			done = true
+		} else {
+			s.enqueue(c) // after the chunks queued before it
+		}
+	} else {
+		s.enqueue(c)
+		if s.queued.Load() <= s.maxQueued {
+			return 0, false
+		}
+		start := clock()
+		d.mu <- struct{}{}
+		held = true
+		took = clock() - start
+	}
+	for {
+		took += s.drain()
+		held = false
+		d.unlock()
+		if d.waiting.Load() == 0 {
+			return took, done
+		}
+		if held = d.tryLock(); !held {
+			return took, done
+		}
+	}
 }
 
-// consumeSent consumes chunk c received from the edge with consume: under
-// the lock of a direct feed when there is one.
-func (s *Stream[S, T]) consumeSent(c []Item[S, T], consume func([]Item[S, T]) int64) {
+func (s *Stream[S, T]) enqueue(c []Item[S, T]) {
 	d := s.direct
-	if d == nil {
-		consume(c)
-		return
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	consume(c)
-	d.pending.Add(-1)
+	d.qmu.Lock()
+	d.queue = append(d.queue, c)
+	d.qmu.Unlock()
+	s.queued.Add(int64(len(c)))
+	d.waiting.Add(1)
 }
+
+// drain consumes the queued chunks, in order, and returns the time it took.
+// The caller holds mu.
+func (s *Stream[S, T]) drain() (took int64) {
+	d := s.direct
+	for d.waiting.Load() > 0 {
+		d.qmu.Lock()
+		q := d.queue
+		d.queue = d.spare[:0]
+		d.qmu.Unlock()
+		for i, c := range q {
+			took += d.consume(c)
+			s.queued.Add(-int64(len(c)))
+			d.waiting.Add(-1)
+			s.release(c)
+			q[i] = nil
+		}
+		d.spare = q
+	}
+	return took
+}
+
+// finishFeed consumes what is left queued once every producer has exited.
+func (s *Stream[S, T]) finishFeed() {
+	if d := s.direct; d != nil {
+		d.mu <- struct{}{}
+		s.drain()
+		d.unlock()
+	}
+}
+
+func (d *sinkFeed[S, T]) tryLock() bool {
+	select {
+	case d.mu <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *sinkFeed[S, T]) unlock() { <-d.mu }
 
 func newStream[S, T any](p *Pipeline, from *Stage) *Stream[S, T] {
 	s := &Stream[S, T]{p: p, from: from}
@@ -394,19 +467,11 @@ func (s *Stream[S, T]) trySend(c []Item[S, T]) bool {
 	if !s.room(len(c)) {
 		return false
 	}
-	if s.direct != nil {
-		// Counted before the send, so that a producer feeding the sink
-		// directly cannot overtake this chunk.
-		s.direct.pending.Add(1)
-	}
 	select {
 	case s.chunks <- c:
 		s.queued.Add(int64(len(c)))
 		return true
 	default:
-		if s.direct != nil {
-			s.direct.pending.Add(-1)
-		}
 		return false
 	}
 }
@@ -492,11 +557,12 @@ func (e *emitter[S, T]) flush() {
 		// Time spent feeding the sink or blocked is not the stage's work.
 		// The clock is read only when the edge is full, not per hand-off.
 		keep := false
-		if took, fed := e.out.tryFeed(e.buf, &e.from.m.out, e.ok); fed {
-			// Consumed here: the chunk can be filled again at once,
-			// unless the stage keeps pointers into it (a describer).
+		if e.out.direct != nil {
+			took, done := e.out.feed(e.buf, &e.from.m.out, e.ok)
 			e.blocked += took
-			keep = e.out.free != nil
+			// Consumed already: the chunk can be filled again at once,
+			// unless the stage keeps pointers into it (a describer).
+			keep = done && e.out.free != nil
 		} else if e.out.trySend(e.buf) {
 			e.from.m.out.Add(e.ok)
 		} else {

@@ -401,7 +401,8 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 		}
 		if len(d.items) > 0 {
 			switch {
-			case fed(t.out.tryFeed(d.items, &m.out, d.ok)):
+			case t.out.direct != nil:
+				t.out.feed(d.items, &m.out, d.ok)
 			case t.out.send(d.items, r.ctx.Done()):
 				m.out.Add(d.ok)
 			default:
@@ -412,6 +413,3 @@ func (t *transform[S, In, Out]) sequence(r *run) {
 		<-q.tokens
 	}
 }
-
-// fed returns the second result of Stream.tryFeed.
-func fed(_ int64, ok bool) bool { return ok }

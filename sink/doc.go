@@ -1,8 +1,8 @@
 // Package sink provides the terminal steps of a flowbar pipeline. A sink
 // runs the pipeline: it starts every stage, consumes the results from the
 // calling goroutine and returns once every goroutine of the run has exited.
-// (ByInput and Slice, which only store results, may also store them from the
-// last stage's goroutines, one chunk at a time, while the calling goroutine
+// (ByInput and Slice, which only store results, store them from the last
+// stage's goroutines, one chunk at a time, while the calling goroutine
 // waits.) User functions given to a sink always run on the calling goroutine.
 //
 // [ByInput] collects results into a map keyed by the pipeline input each came
