@@ -152,7 +152,9 @@ func (s *Stream[S, T]) release(c []Item[S, T]) {
 // on: the holder consumes the queue, in order, before it lets go of mu, and
 // looks again after letting go (so a chunk queued as it let go is not left
 // behind). A producer that finds the queue over the edge's item bound waits
-// for mu instead, which bounds memory as a full edge does. Chunks are
+// until the holder has stored half of it (the holder goes on storing while
+// anything is queued, so one goroutine keeps storing while the others
+// produce), which bounds memory as a full edge does. Chunks are
 // consumed in the order they were queued, so each producer's keep theirs.
 type sinkFeed[S, T any] struct {
 	// mu is held (a value in it) while consuming. It is a channel, not a
@@ -162,10 +164,10 @@ type sinkFeed[S, T any] struct {
 	mu      chan struct{}
 	consume func([]Item[S, T]) int64 // returns the time it took, ns
 
-	qmu     sync.Mutex // guards queue
-	queue   [][]Item[S, T]
-	spare   [][]Item[S, T] // the last queue consumed, for reuse; under mu
-	waiting atomic.Int64   // chunks in queue
+	qmu   sync.Mutex // guards queue
+	queue [][]Item[S, T]
+	spare [][]Item[S, T] // the last queue consumed, for reuse; under mu
+	count atomic.Int64   // chunks in queue
 }
 
 // feedDirect makes the producers of s feed consume themselves (see
@@ -176,12 +178,12 @@ func (s *Stream[S, T]) feedDirect(consume func([]Item[S, T]) int64) {
 	}
 }
 
-// feed hands chunk c to the sink of a direct edge (see sinkFeed), raising
+// feed hands chunk c to the sink of a direct edge (see sinkFeed) in run r, raising
 // out (the producer's Out meter) by n first. It returns the time the caller
 // spent consuming for the sink or waiting for it, and whether c was
 // consumed before feed returned, so that the caller may fill it again;
 // otherwise c belongs to the edge.
-func (s *Stream[S, T]) feed(c []Item[S, T], out *atomic.Int64, n int64) (took int64, done bool) {
+func (s *Stream[S, T]) feed(r *run, c []Item[S, T], out *atomic.Int64, n int64) (took int64, done bool) {
 	d := s.direct
 	out.Add(n)
 	held := false
@@ -190,33 +192,58 @@ func (s *Stream[S, T]) feed(c []Item[S, T], out *atomic.Int64, n int64) (took in
 			d.unlock()
 		}
 	}()
-	if held = d.tryLock(); held {
-		if d.waiting.Load() == 0 {
-			took = d.consume(c)
-			done = true
-		} else {
-			s.enqueue(c) // after the chunks queued before it
-		}
+	if d.count.Load() == 0 && d.tryLock() {
+		// Nothing queued (none of this producer's chunks either): store c
+		// now, and the caller may fill it again.
+		held = true
+		took = d.consume(c)
+		done = true
 	} else {
 		s.enqueue(c)
-		if s.queued.Load() <= s.maxQueued {
-			return 0, false
+		for {
+			if held = d.tryLock(); held {
+				break
+			}
+			// The holder stores c, or sees it when it looks again after
+			// letting go. Past the bound, wait until it has stored half.
+			if s.queued.Load() <= s.maxQueued {
+				return took, false
+			}
+			start := clock()
+			ok := s.waitSpace(r)
+			took += clock() - start
+			if !ok {
+				return took, false // cancelled: the holder or the sink's goroutine stores c
+			}
 		}
-		start := clock()
-		d.mu <- struct{}{}
-		held = true
-		took = clock() - start
 	}
 	for {
 		took += s.drain()
 		held = false
 		d.unlock()
-		if d.waiting.Load() == 0 {
+		if d.count.Load() == 0 {
 			return took, done
 		}
 		if held = d.tryLock(); !held {
 			return took, done
 		}
+	}
+}
+
+// waitSpace waits until consumers have drained the edge to half its item
+// bound, and reports false if the run was cancelled first.
+func (s *Stream[S, T]) waitSpace(r *run) bool {
+	s.waiting.Add(1)
+	// Look again once registered, so that a drain that ended before the
+	// registration cannot leave us waiting.
+	if s.queued.Load() <= s.maxQueued/2 {
+		return true
+	}
+	select {
+	case <-s.space:
+		return true
+	case <-r.ctx.Done():
+		return false
 	}
 }
 
@@ -226,22 +253,22 @@ func (s *Stream[S, T]) enqueue(c []Item[S, T]) {
 	d.queue = append(d.queue, c)
 	d.qmu.Unlock()
 	s.queued.Add(int64(len(c)))
-	d.waiting.Add(1)
+	d.count.Add(1)
 }
 
 // drain consumes the queued chunks, in order, and returns the time it took.
 // The caller holds mu.
 func (s *Stream[S, T]) drain() (took int64) {
 	d := s.direct
-	for d.waiting.Load() > 0 {
+	for d.count.Load() > 0 {
 		d.qmu.Lock()
 		q := d.queue
 		d.queue = d.spare[:0]
 		d.qmu.Unlock()
 		for i, c := range q {
 			took += d.consume(c)
-			s.queued.Add(-int64(len(c)))
-			d.waiting.Add(-1)
+			d.count.Add(-1)
+			s.drained(len(c)) // wakes producers waiting for space
 			s.release(c)
 			q[i] = nil
 		}
@@ -558,7 +585,7 @@ func (e *emitter[S, T]) flush() {
 		// The clock is read only when the edge is full, not per hand-off.
 		keep := false
 		if e.out.direct != nil {
-			took, done := e.out.feed(e.buf, &e.from.m.out, e.ok)
+			took, done := e.out.feed(e.r, e.buf, &e.from.m.out, e.ok)
 			e.blocked += took
 			// Consumed already: the chunk can be filled again at once,
 			// unless the stage keeps pointers into it (a describer).
