@@ -35,6 +35,14 @@ func ChainRun(impl string, xs []int, workers int) map[int]int {
 		return chainIter(xs, workers)
 	case Flowbar:
 		return chainFlowbar(xs, workers)
+	case Loop:
+		m := make(map[int]int, len(xs))
+		for _, x := range xs {
+			if y := inc(x); even(y) {
+				m[x] = triple(y)
+			}
+		}
+		return m
 	}
 	panic(fmt.Sprintf("workloads: Chain: unknown implementation %q", impl))
 }

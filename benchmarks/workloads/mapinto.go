@@ -42,6 +42,12 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 		return iterMap(xs, workers, f)
 	case Flowbar:
 		return flowbarMap(xs, workers, f, opts...)
+	case Loop:
+		m := make(map[K]V, len(xs))
+		for _, x := range xs {
+			m[x] = f(x)
+		}
+		return m
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
 }

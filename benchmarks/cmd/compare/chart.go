@@ -8,21 +8,24 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/flowbar/flowbar/benchmarks/workloads"
 )
 
-// palette has one distinct color per implementation; flowbar's is the
-// strongest.
-var palette = []color.Color{
-	color.RGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 0xff}, // chan
-	color.RGBA{R: 0xa0, G: 0xcb, B: 0xe8, A: 0xff}, // chanbatch
-	color.RGBA{R: 0xf2, G: 0x8e, B: 0x2b, A: 0xff}, // errgroup
-	color.RGBA{R: 0xff, G: 0xbe, B: 0x7d, A: 0xff}, // conc_pool
-	color.RGBA{R: 0x9c, G: 0x75, B: 0x5f, A: 0xff}, // conc_stream
-	color.RGBA{R: 0xd4, G: 0xa6, B: 0xc8, A: 0xff}, // conc_iter
-	color.RGBA{R: 0xe1, G: 0x57, B: 0x59, A: 0xff}, // flowbar
-	color.RGBA{R: 0xba, G: 0xb0, B: 0xac, A: 0xff}, // floor
-	color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff}, // off
-	color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff}, // on
+// palette has one distinct color per implementation, whichever are run;
+// flowbar's is the strongest.
+var palette = map[string]color.Color{
+	workloads.Chan:        color.RGBA{R: 0x4e, G: 0x79, B: 0xa7, A: 0xff},
+	workloads.ChanBatch:   color.RGBA{R: 0xa0, G: 0xcb, B: 0xe8, A: 0xff},
+	workloads.Errgroup:    color.RGBA{R: 0xf2, G: 0x8e, B: 0x2b, A: 0xff},
+	workloads.ConcPool:    color.RGBA{R: 0xff, G: 0xbe, B: 0x7d, A: 0xff},
+	workloads.ConcStream:  color.RGBA{R: 0x9c, G: 0x75, B: 0x5f, A: 0xff},
+	workloads.ConcIter:    color.RGBA{R: 0xd4, G: 0xa6, B: 0xc8, A: 0xff},
+	workloads.Flowbar:     color.RGBA{R: 0xe1, G: 0x57, B: 0x59, A: 0xff},
+	workloads.Floor:       color.RGBA{R: 0xba, G: 0xb0, B: 0xac, A: 0xff},
+	workloads.Loop:        color.RGBA{R: 0x76, G: 0xb7, B: 0xb2, A: 0xff},
+	workloads.ProgressOff: color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff},
+	workloads.ProgressOn:  color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff},
 }
 
 // writeChart draws, for every family, one bar per implementation with its
@@ -63,7 +66,10 @@ func writeChart(path string, results []result) error {
 			}
 			bars.XMin = x
 			bars.LineStyle.Width = 0
-			bars.Color = palette[slices.Index(order, impl)%len(palette)]
+			bars.Color = palette[impl]
+			if bars.Color == nil {
+				bars.Color = color.Gray{Y: 128}
+			}
 			p.Add(bars)
 			if !legend[impl] {
 				legend[impl] = true

@@ -209,6 +209,32 @@ func report(w io.Writer, cfg config, results []result) {
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %s %.3g | %s |\n", t.name, t.value, t.op, t.bound, met)
 	}
+	var loops []result
+	for _, r := range results {
+		if slices.Contains(r.f.Impls, workloads.Loop) && slices.Contains(r.f.Impls, workloads.Flowbar) {
+			loops = append(loops, r)
+		}
+	}
+	if len(loops) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Storing into one map on one goroutine (`loop`) bounds the ratio any implementation that returns one map can reach:")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| family | loop ÷ chan | flowbar ÷ loop |")
+		fmt.Fprintln(w, "|---|--:|--:|")
+		for _, r := range loops {
+			fmt.Fprintf(w, "| %s | %.3f | %.3f |\n", r.f.Name, r.ratio(workloads.Loop), r.pair(workloads.Flowbar, workloads.Loop))
+		}
+	}
+}
+
+// pair is the median over samples of a's time divided by b's time in the
+// same sample.
+func (r result) pair(a, b string) float64 {
+	var out []float64
+	for i, s := range r.samples[a] {
+		out = append(out, s.NsPerItem/r.samples[b][i].NsPerItem)
+	}
+	return median(out)
 }
 
 type target struct {
