@@ -506,6 +506,7 @@ func (s *Stream[S, T]) trySend(c []Item[S, T]) bool {
 // emitter collects one producer's output and hands it on in chunks sized
 // to the work (see [chunkTarget]). It is owned by one goroutine.
 type emitter[S, T any] struct {
+	_       [64]byte // see pad
 	r       *run
 	out     *Stream[S, T]
 	from    *Stage
@@ -523,6 +524,7 @@ type emitter[S, T any] struct {
 	// results (those that cost about a microsecond); unchecked counts
 	// the results since the last read.
 	checkEvery, unchecked int
+	_                     pad
 }
 
 // epoch is the origin of clock.
@@ -654,3 +656,10 @@ func (e *emitter[S, T]) takeBlocked() int64 {
 func workerContext(r *run, s *Stage) context.Context {
 	return context.WithValue(r.ctx, stageKey{}, s)
 }
+
+// pad ends a struct written once per item by one goroutine (a worker's
+// counts, an emitter's buffer), as [64]byte starts it: the heap may place
+// other objects (a context, another worker's state) on the same cache
+// lines, and a write per item would take those lines away from the cores
+// reading them.
+type pad [64]byte

@@ -98,6 +98,7 @@ func (t *transform[S, In, Out]) start(r *run) {
 
 // worker is the state one goroutine of a transform keeps.
 type worker[S, In, Out any] struct {
+	_   [64]byte // see pad
 	t   *transform[S, In, Out]
 	r   *run
 	ctx context.Context
@@ -110,6 +111,7 @@ type worker[S, In, Out any] struct {
 	since   int64 // clock() at the end of the last chunk, or 0 after a wait
 	// counts since the last chunk
 	in, failed, dropped, cancelled, weight int64
+	_                                      pad
 }
 
 func (t *transform[S, In, Out]) work(r *run) {
