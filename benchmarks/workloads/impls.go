@@ -26,9 +26,9 @@ const (
 	Flowbar = "flowbar"
 	// Loop is, for the Tiny and Chain families, a plain loop on one
 	// goroutine that computes each result and stores it in a map sized to
-	// the input: where storing into the map is nearly all the work (a
-	// cache miss per insert into a map larger than the caches), about the
-	// least time any implementation that returns one map can take.
+	// the input. Where storing into the map is nearly all the work (a
+	// cache miss per insert into a map larger than the caches), it shows
+	// how fast an implementation that returns one map can expect to be.
 	Loop = "loop"
 	// Floor is, for the IO family, the bare sleeps with 64 workers and
 	// nothing collected: the best any implementation can do.
