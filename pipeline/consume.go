@@ -31,9 +31,9 @@ type Consumer[S, T any] struct {
 	// Batch is called by the goroutines of the stage that feeds the sink,
 	// which take turns storing their own results, while the goroutine that
 	// called Consume waits for the end of the input: results that arrive
-	// one at a time then wake no goroutine. (A slice source, or a channel
-	// source without a goroutine of its own, right before the sink is read
-	// by the goroutine that called Consume, which then calls Batch.) Calls
+	// one at a time then wake no goroutine. (A source right before the sink
+	// is read by the goroutine that called Consume, which then calls
+	// Batch itself.) Calls
 	// never overlap, each happens before the next, and all before Consume
 	// returns. Failed, when set with Batch, is called the same way.
 	Batch func([]Item[S, T])
