@@ -101,9 +101,9 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	var failures []error
 	k := &consumer[S, T]{st: st, c: c, failures: &failures}
 	if c.Batch != nil && !c.PanicThrough {
-		// A sink that only stores results may be fed by the producers
-		// themselves (see sinkFeed): consuming a chunk is then the same
-		// code on another goroutine, serialized by the feed's lock.
+		// A sink that only stores results is fed by the producers
+		// themselves when they hand on chunks (see sinkFeed): consuming a
+		// chunk is the same code on their goroutines, one at a time.
 		in.feedDirect(k.chunk)
 	}
 	consume := func(r *run) error {

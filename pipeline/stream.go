@@ -470,9 +470,11 @@ func (s *Stream[S, T]) room(n int) bool {
 // than its consumer then refills the edge in bursts, and the cores are not
 // kept busy waking it and putting it back to sleep.
 func (s *Stream[S, T]) send(c []Item[S, T], done <-chan struct{}) bool {
-	if s.trySend(c) {
-		return true
-	}
+	return s.trySend(c) || s.sendWait(c, done)
+}
+
+// sendWait is send once a first try has found the edge full.
+func (s *Stream[S, T]) sendWait(c []Item[S, T], done <-chan struct{}) bool {
 	for {
 		s.waiting.Add(1)
 		// Try again once registered, so that a consumer that drained the
@@ -506,7 +508,7 @@ func (s *Stream[S, T]) trySend(c []Item[S, T]) bool {
 // emitter collects one producer's output and hands it on in chunks sized
 // to the work (see [chunkTarget]). It is owned by one goroutine.
 type emitter[S, T any] struct {
-	_       [64]byte // see pad
+	_       pad
 	r       *run
 	out     *Stream[S, T]
 	from    *Stage
@@ -596,7 +598,7 @@ func (e *emitter[S, T]) flush() {
 			e.from.m.out.Add(e.ok)
 		} else {
 			start := clock()
-			if e.out.send(e.buf, e.r.ctx.Done()) {
+			if e.out.sendWait(e.buf, e.r.ctx.Done()) {
 				e.from.m.out.Add(e.ok)
 			} else {
 				e.from.m.cancelled.Add(e.ok)
@@ -657,9 +659,8 @@ func workerContext(r *run, s *Stage) context.Context {
 	return context.WithValue(r.ctx, stageKey{}, s)
 }
 
-// pad ends a struct written once per item by one goroutine (a worker's
-// counts, an emitter's buffer), as [64]byte starts it: the heap may place
-// other objects (a context, another worker's state) on the same cache
-// lines, and a write per item would take those lines away from the cores
-// reading them.
+// pad starts and ends a struct written once per item by one goroutine (a
+// worker's counts, an emitter's buffer): the heap may place other objects
+// (a context, another worker's state) on the same cache lines, and a write
+// per item would take those lines away from the cores reading them.
 type pad [64]byte

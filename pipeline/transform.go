@@ -98,7 +98,7 @@ func (t *transform[S, In, Out]) start(r *run) {
 
 // worker is the state one goroutine of a transform keeps.
 type worker[S, In, Out any] struct {
-	_   [64]byte // see pad
+	_   pad
 	t   *transform[S, In, Out]
 	r   *run
 	ctx context.Context
