@@ -77,13 +77,12 @@ func TestChunksAreReused(t *testing.T) {
 func TestDescribedChunksAreNotReused(t *testing.T) {
 	xs := ints(100_000)
 	p := pipeline.New()
-	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil },
-		stage.Describe(func(in, v int) string {
-			if v != in+1 {
-				return "wrong " + strconv.Itoa(in) + " " + strconv.Itoa(v)
-			}
-			return "ok"
-		}))
+	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }).Describe(func(in, v int) string {
+		if v != in+1 {
+			return "wrong " + strconv.Itoa(in) + " " + strconv.Itoa(v)
+		}
+		return "ok"
+	})
 	s2 := stage.Map(s1, func(_ context.Context, x int) (int, error) { return x * 2, nil })
 	stages := p.Stages()
 	done := make(chan struct{})
@@ -115,11 +114,11 @@ func TestDescribedChunksAreNotReused(t *testing.T) {
 func TestBatchConsumerSeesEveryItem(t *testing.T) {
 	for _, workers := range workerCounts {
 		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
-			p := chain(t, ints(50_001), stage.Workers(workers))
+			p := chain(t, ints(50_001), stage.WithWorkers(workers))
 			checkBalanced(t, p)
 			xs := ints(10_000)
 			p = pipeline.New()
-			s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(workers))
+			s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(workers))
 			got, err := sink.Slice(context.Background(), s)
 			if err != nil || len(got) != len(xs) {
 				t.Fatalf("Slice: %d results, %v", len(got), err)
@@ -139,7 +138,7 @@ func TestBatchConsumerSeesEveryItem(t *testing.T) {
 // Under continue-on-error a batch consumer still gets every success and
 // the sink every failure.
 func TestBatchConsumerWithFailures(t *testing.T) {
-	p := pipeline.New(pipeline.ContinueOnError())
+	p := pipeline.New(pipeline.WithContinueOnError())
 	s := stage.Map(stage.FromSlice(p, ints(10_000)), func(_ context.Context, x int) (int, error) {
 		if x%7 == 0 {
 			return 0, errors.New("bad")
@@ -163,7 +162,7 @@ func TestEdgeHoldsEdgeChunks(t *testing.T) {
 		s := stage.Map(stage.FromSlice(p, ints(200)), func(_ context.Context, x int) (int, error) {
 			time.Sleep(time.Millisecond)
 			return x, nil
-		}, stage.Workers(1))
+		}, stage.WithWorkers(1))
 		stages := p.Stages()
 		first := true
 		var ahead int64
@@ -196,7 +195,7 @@ func TestEdgeBoundsItems(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const chunk = 4
 		p := pipeline.New(pipeline.WithChunkSize(chunk))
-		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(1))
 		stages := p.Stages()
 		first := true
 		var ahead int64
@@ -225,7 +224,7 @@ func TestEdgeBoundsItems(t *testing.T) {
 func TestFullEdgeRefillsAtHalf(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pipeline.New(pipeline.WithChunkSize(1))
-		s := stage.Map(stage.FromSlice(p, ints(200)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(1))
+		s := stage.Map(stage.FromSlice(p, ints(200)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(1))
 		stages := p.Stages()
 		var outs []int64 // the producer's Out after each item consumed
 		err := sink.ForEach(context.Background(), s, func(_, _ int) error {

@@ -79,7 +79,7 @@ func upperBound(st *Stage) (int64, bool) {
 // a time: see [Consumer]). It returns when every goroutine of the run has
 // exited. The error is nil on success; under fail-fast it is the first
 // failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
-// under [ContinueOnError] it joins every failure not given to c.Failed, any
+// under [WithContinueOnError] it joins every failure not given to c.Failed, any
 // source error and the cause of ctx. It panics if both c.Each and c.Batch
 // are nil, if in is already consumed or if the pipeline has already run.
 func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) error {

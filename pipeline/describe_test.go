@@ -22,7 +22,7 @@ func TestDescribeSurvivesChunkHandOff(t *testing.T) {
 			}
 			src := stage.FromSlice(p, xs)
 			sq := stage.Map(src, func(_ context.Context, x int) (int, error) { return x * x, nil },
-				stage.Workers(2), stage.Describe(func(x, v int) string { return fmt.Sprint(x, v) }))
+				stage.WithWorkers(2)).Describe(func(x, v int) string { return fmt.Sprint(x, v) })
 			m, err := sink.ByInput(context.Background(), sq)
 			if err != nil {
 				t.Fatal(err)

@@ -7,7 +7,7 @@
 // stages come from package stage and the sinks that run it from package sink:
 //
 //	p := pipeline.New()
-//	squares := stage.Map(stage.FromSlice(p, inputs), square, stage.Workers(8))
+//	squares := stage.Map(stage.FromSlice(p, inputs), square, stage.WithWorkers(8))
 //	results, err := sink.ByInput(ctx, squares) // map[input]square
 //
 // # Streams and items
@@ -45,7 +45,7 @@
 // By default the first error cancels the run: the context user functions
 // receive is cancelled with that error as its cause ([context.Cause]), no new
 // item starts, and the sink returns the error, an [*ItemError] that names the
-// item's input and the stage. With [ContinueOnError] every item runs; a failed
+// item's input and the stage. With [WithContinueOnError] every item runs; a failed
 // item travels on to the sink as a failure record, skipping later stages, and
 // the sink returns every failure joined next to every success.
 //

@@ -18,7 +18,7 @@ var ErrStopped = errors.New("pipeline: stopped by the consumer")
 // returned (or a [*PanicError] when it panicked).
 //
 // Under fail-fast (the default) the first ItemError cancels the run and is
-// returned by the sink. Under [ContinueOnError] every failure is kept and the
+// returned by the sink. Under [WithContinueOnError] every failure is kept and the
 // sink returns them joined with [errors.Join]; [ItemErrors] lists them.
 type ItemError[S any] struct {
 	// Input is the pipeline's original input for the failed item.

@@ -19,7 +19,7 @@ func Example() {
 	p := pipeline.New()
 	squares := stage.Map(stage.FromSlice(p, []float64{10, 11, 12}),
 		func(_ context.Context, x float64) (float64, error) { return x * x, nil },
-		stage.Workers(3))
+		stage.WithWorkers(3))
 	results, err := sink.ByInput(context.Background(), squares)
 	if err != nil {
 		fmt.Println("error:", err)
@@ -40,7 +40,7 @@ func Example_failFast() {
 	p := pipeline.New()
 	parsed := stage.Map(stage.FromSlice(p, []string{"1", "2", "x", "4"}),
 		func(_ context.Context, s string) (int, error) { return strconv.Atoi(s) },
-		stage.Name("parse"), stage.Workers(1))
+		stage.WithName("parse"), stage.WithWorkers(1))
 	_, err := sink.ByInput(context.Background(), parsed)
 	var ie *pipeline.ItemError[string]
 	if errors.As(err, &ie) {
@@ -50,13 +50,13 @@ func Example_failFast() {
 	// stage parse failed on "x"
 }
 
-// With ContinueOnError every item runs: the sink returns every success and
+// With WithContinueOnError every item runs: the sink returns every success and
 // every failure with its input.
-func ExampleContinueOnError() {
-	p := pipeline.New(pipeline.ContinueOnError())
+func ExampleWithContinueOnError() {
+	p := pipeline.New(pipeline.WithContinueOnError())
 	parsed := stage.Map(stage.FromSlice(p, []string{"1", "two", "3", "four"}),
 		func(_ context.Context, s string) (int, error) { return strconv.Atoi(s) },
-		stage.Name("parse"))
+		stage.WithName("parse"))
 	results, err := sink.ByInput(context.Background(), parsed)
 	fmt.Println(len(results), "parsed:", results["1"], results["3"])
 	failed := pipeline.ItemErrors[string](err)
@@ -76,8 +76,8 @@ func ExampleContinueOnError() {
 func ExampleStage_Counts() {
 	p := pipeline.New()
 	evens := stage.Filter(stage.FromSlice(p, []int{1, 2, 3, 4, 5, 6}),
-		func(x int) bool { return x%2 == 0 }, stage.Name("evens"))
-	if _, err := sink.Count(context.Background(), evens, sink.Name("count")); err != nil {
+		func(x int) bool { return x%2 == 0 }, stage.WithName("evens"))
+	if _, err := sink.Count(context.Background(), evens, sink.WithName("count")); err != nil {
 		fmt.Println(err)
 	}
 	for _, s := range p.Stages() {
@@ -95,7 +95,7 @@ func ExamplePanicError() {
 	p := pipeline.New()
 	out := stage.Map(stage.FromSlice(p, []int{1, 0, 2}), func(_ context.Context, x int) (int, error) {
 		return 10 / x, nil
-	}, stage.Name("divide"))
+	}, stage.WithName("divide"))
 	_, err := sink.Slice(context.Background(), out)
 	var pe *pipeline.PanicError
 	fmt.Println(errors.As(err, &pe), err)

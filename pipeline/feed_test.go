@@ -42,7 +42,7 @@ func TestSlowResultsFeedTheSinkDirectly(t *testing.T) {
 		s := stage.Map(stage.FromSlice(p, ints(640)), func(_ context.Context, x int) (int, error) {
 			time.Sleep(time.Millisecond)
 			return x, nil
-		}, stage.Workers(64))
+		}, stage.WithWorkers(64))
 		caller := goid()
 		var (
 			mu      sync.Mutex // only to detect overlapping calls
@@ -97,7 +97,7 @@ func TestDirectFeedKeepsEachProducersOrder(t *testing.T) {
 					spin(2 * time.Microsecond)
 				}
 				return x, nil
-			}, stage.Workers(1))
+			}, stage.WithWorkers(1))
 			got, err := sink.Slice(context.Background(), s)
 			if err != nil {
 				t.Fatal(err)
@@ -128,7 +128,7 @@ func TestDirectFeedPanicFailsTheRun(t *testing.T) {
 		s := stage.Map(stage.FromSlice(p, ints(100)), func(_ context.Context, x int) (int, error) {
 			time.Sleep(time.Duration(x) * time.Millisecond)
 			return x, nil
-		}, stage.Workers(8))
+		}, stage.WithWorkers(8))
 		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
 			Batch: func(items []pipeline.Item[int, int]) {
 				for _, it := range items {
@@ -154,7 +154,7 @@ func TestDirectFeedIsBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const chunk, workers = 4, 4
 		p := pipeline.New(pipeline.WithChunkSize(chunk))
-		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(workers))
+		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(workers))
 		var most int64
 		stored := 0
 		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{

@@ -27,7 +27,7 @@ func TestHandOffFollowsSlowerItems(t *testing.T) {
 				time.Sleep(2 * time.Microsecond)
 			}
 			return x, nil
-		}, stage.Workers(1))
+		}, stage.WithWorkers(1))
 		got := 0
 		start := time.Now()
 		for r, err := range sink.All(context.Background(), sq) {

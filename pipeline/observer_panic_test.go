@@ -24,7 +24,7 @@ func TestObserverStoppedWhenConsumerPanics(t *testing.T) {
 	o := &recordingObserver{}
 	p := pipeline.New(pipeline.WithObserver(o))
 	src := stage.FromSlice(p, []int{1, 2, 3, 4})
-	sq := stage.Map(src, func(_ context.Context, x int) (int, error) { return x * x, nil }, stage.Workers(2))
+	sq := stage.Map(src, func(_ context.Context, x int) (int, error) { return x * x, nil }, stage.WithWorkers(2))
 	func() {
 		defer func() {
 			if v := recover(); v != "boom" {

@@ -22,13 +22,13 @@ type config struct {
 	chunk           int
 }
 
-// ContinueOnError makes every item run even when some fail. Failures are
+// WithContinueOnError makes every item run even when some fail. Failures are
 // counted per stage, passed on to the sink with their input, and returned by
 // the sink joined with [errors.Join] (see [ItemErrors]) next to every
 // successful result; failures still on their way to the sink when the run is
 // cancelled are returned too. The default is fail-fast: the first error
 // cancels the run and is returned.
-func ContinueOnError() Option {
+func WithContinueOnError() Option {
 	return func(c *config) { c.continueOnError = true }
 }
 
@@ -114,7 +114,7 @@ func New(opts ...Option) *Pipeline {
 }
 
 // ContinuesOnError reports whether the pipeline was built with
-// [ContinueOnError].
+// [WithContinueOnError].
 func (p *Pipeline) ContinuesOnError() bool { return p.cfg.continueOnError }
 
 // Stages returns the pipeline's stages in composition order. After a run,
@@ -211,7 +211,7 @@ func (r *run) runError(err error) {
 }
 
 // keepFailures keeps, for the sink's returned error, the failure records in
-// items that a cancelled run can no longer hand on (under [ContinueOnError]
+// items that a cancelled run can no longer hand on (under [WithContinueOnError]
 // every failure is returned), unless the sink stopped on purpose and wants
 // nothing more.
 func keepFailures[S, T any](r *run, items []Item[S, T]) {

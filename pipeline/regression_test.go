@@ -18,19 +18,19 @@ import (
 // stage's meters unbalanced, and replaced the item's first error.
 func TestFailedHookPanicKeepsCountsAndFirstError(t *testing.T) {
 	boom := errors.New("boom")
-	p := pipeline.New(pipeline.ContinueOnError())
+	p := pipeline.New(pipeline.WithContinueOnError())
 	src := stage.FromSlice(p, []int{1, 2, 3, 4})
 	m := stage.Map(src, func(_ context.Context, x int) (int, error) {
 		if x%2 == 0 {
 			return 0, boom
 		}
 		return x, nil
-	}, stage.Workers(1), stage.Name("map"))
+	}, stage.WithWorkers(1), stage.WithName("map"))
 	cb := stage.OnDone(m, func(_ int, _ int, err error) {
 		if err != nil {
 			panic("callback")
 		}
-	}, stage.Name("cb"))
+	}, stage.WithName("cb"))
 	got, err := sink.ByInput(context.Background(), cb)
 	if len(got) != 2 {
 		t.Errorf("got %v, want the two odd inputs", got)
@@ -65,7 +65,7 @@ func TestLoopBodyPanicKeepsCounts(t *testing.T) {
 	}
 	obs := &stopObserver{}
 	p := pipeline.New(pipeline.WithObserver(obs))
-	m := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(4))
+	m := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(4))
 	func() {
 		defer func() {
 			if v := recover(); v != "body" {
@@ -147,7 +147,7 @@ func TestFailFastErrorIsTheRunsCause(t *testing.T) {
 			}
 			cancel(errors.New("caller"))
 			return x, nil
-		}, stage.Workers(2))
+		}, stage.WithWorkers(2))
 		_, err := sink.Count(ctx, m)
 		cancel(nil)
 		if seen == nil {
@@ -173,13 +173,13 @@ func TestAllBreakAfterCancelDoesNotYieldAgain(t *testing.T) {
 	}
 	for range 20 {
 		ctx, cancel := context.WithCancel(context.Background())
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		m := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) {
 			if x == 0 {
 				return x, nil
 			}
 			return 0, boom
-		}, stage.Workers(1))
+		}, stage.WithWorkers(1))
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
@@ -225,7 +225,7 @@ func TestContinueReturnsFailuresInFlightAtCancel(t *testing.T) {
 	for _, ordered := range []bool{false, true} {
 		for range 20 {
 			ctx, cancel := context.WithCancel(context.Background())
-			p := pipeline.New(pipeline.ContinueOnError())
+			p := pipeline.New(pipeline.WithContinueOnError())
 			fn := func(_ context.Context, x int) (int, error) {
 				if x == 500 {
 					cancel()
@@ -234,11 +234,11 @@ func TestContinueReturnsFailuresInFlightAtCancel(t *testing.T) {
 			}
 			var m *pipeline.Stream[int, int]
 			if ordered {
-				m = stage.OrderedMap(stage.FromSlice(p, xs), fn, stage.Workers(4))
+				m = stage.OrderedMap(stage.FromSlice(p, xs), fn, stage.WithWorkers(4))
 			} else {
-				m = stage.Map(stage.FromSlice(p, xs), fn, stage.Workers(4))
+				m = stage.Map(stage.FromSlice(p, xs), fn, stage.WithWorkers(4))
 			}
-			m = stage.Map(m, func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(2))
+			m = stage.Map(m, func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(2))
 			_, err := sink.Count(ctx, m)
 			cancel()
 			var failed int64
@@ -276,9 +276,9 @@ func TestChanSourceLeavesValuesAfterCancel(t *testing.T) {
 		}
 		var m *pipeline.Stream[int, int]
 		if ordered {
-			m = stage.OrderedMap(stage.FromChan(p, ch), fn, stage.Workers(2))
+			m = stage.OrderedMap(stage.FromChan(p, ch), fn, stage.WithWorkers(2))
 		} else {
-			m = stage.Map(stage.FromChan(p, ch), fn, stage.Workers(2))
+			m = stage.Map(stage.FromChan(p, ch), fn, stage.WithWorkers(2))
 		}
 		_, err := sink.Count(ctx, m)
 		cancel()

@@ -54,7 +54,7 @@ func TestMapCollectsByInput(t *testing.T) {
 				const n = 5000
 				p := pipeline.New()
 				in := source(t, p, src, n)
-				sq := stage.Map(in, func(_ context.Context, x int) (int, error) { return x * x, nil }, stage.Workers(w))
+				sq := stage.Map(in, func(_ context.Context, x int) (int, error) { return x * x, nil }, stage.WithWorkers(w))
 				m, err := sink.ByInput(context.Background(), sq)
 				if err != nil {
 					t.Fatal(err)
@@ -121,9 +121,9 @@ func TestOrderedMapKeepsInputOrder(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					const n = 300
 					p := pipeline.New()
-					opts := []stage.Option{stage.Workers(w)}
+					opts := []stage.Option{stage.WithWorkers(w)}
 					if window > 0 {
-						opts = append(opts, stage.Window(window))
+						opts = append(opts, stage.WithWindow(window))
 					}
 					// Delays that are random-looking but fixed: later items
 					// often finish first.
@@ -131,7 +131,7 @@ func TestOrderedMapKeepsInputOrder(t *testing.T) {
 						time.Sleep(time.Duration((x*7919)%13) * time.Millisecond)
 						return x, nil
 					}, opts...)
-					out = stage.OrderedFilter(out, func(x int) bool { return x%3 != 0 }, stage.Workers(w))
+					out = stage.OrderedFilter(out, func(x int) bool { return x%3 != 0 }, stage.WithWorkers(w))
 					got, err := sink.Slice(context.Background(), out)
 					if err != nil {
 						t.Fatal(err)
@@ -164,7 +164,7 @@ func TestMapYieldsAsCompleted(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 			return x, nil
-		}, stage.Workers(4))
+		}, stage.WithWorkers(4))
 		start := time.Now()
 		var order []int
 		var at []time.Duration
@@ -209,7 +209,7 @@ func TestFailFastReturnsFirstErrorAndCancels(t *testing.T) {
 					case <-time.After(time.Hour):
 						return x, nil
 					}
-				}, stage.Workers(w))
+				}, stage.WithWorkers(w))
 				m, err := sink.ByInput(context.Background(), out)
 				var ie *pipeline.ItemError[int]
 				if !errors.As(err, &ie) {
@@ -246,20 +246,20 @@ func TestContinueOnErrorReturnsEveryFailure(t *testing.T) {
 	for _, w := range workerCounts {
 		t.Run(fmt.Sprintf("workers=%d", w), func(t *testing.T) {
 			const n = 2000
-			p := pipeline.New(pipeline.ContinueOnError())
+			p := pipeline.New(pipeline.WithContinueOnError())
 			out := stage.Map(stage.FromSlice(p, ints(n)), func(_ context.Context, x int) (int, error) {
 				if x%10 == 3 {
 					return 0, fmt.Errorf("bad %d", x)
 				}
 				return x, nil
-			}, stage.Workers(w))
-			out = stage.Filter(out, func(x int) bool { return x%2 == 0 }, stage.Workers(w))
+			}, stage.WithWorkers(w))
+			out = stage.Filter(out, func(x int) bool { return x%2 == 0 }, stage.WithWorkers(w))
 			out = stage.Map(out, func(_ context.Context, x int) (int, error) {
 				if x%10 == 4 {
 					panic(fmt.Sprintf("panic %d", x))
 				}
 				return x + 1, nil
-			}, stage.Workers(w), stage.Name("plus"))
+			}, stage.WithWorkers(w), stage.WithName("plus"))
 			m, err := sink.ByInput(context.Background(), out)
 			failures := pipeline.ItemErrors[int](err)
 			var bad, panicked []int
@@ -349,7 +349,7 @@ func TestParentCancelStopsPromptly(t *testing.T) {
 					case <-time.After(10 * time.Millisecond):
 						return x, nil
 					}
-				}, stage.Workers(8))
+				}, stage.WithWorkers(8))
 				start := time.Now()
 				_, err := sink.ByInput(ctx, out)
 				if !errors.Is(err, context.Canceled) {
@@ -371,7 +371,7 @@ func TestBreakLeavesNothingRunning(t *testing.T) {
 	for _, w := range workerCounts {
 		t.Run(fmt.Sprintf("workers=%d", w), func(t *testing.T) {
 			p := pipeline.New()
-			out := stage.Map(source(t, p, "generate", 1_000_000), func(_ context.Context, x int) (int, error) { return x, nil }, stage.Workers(w))
+			out := stage.Map(source(t, p, "generate", 1_000_000), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(w))
 			out = stage.Filter(out, func(int) bool { return true })
 			n := 0
 			for _, err := range sink.All(context.Background(), out) {
@@ -412,7 +412,7 @@ func TestGeneratorErrorIsReported(t *testing.T) {
 		t.Run(fmt.Sprintf("continue=%v", cont), func(t *testing.T) {
 			var opts []pipeline.Option
 			if cont {
-				opts = append(opts, pipeline.ContinueOnError())
+				opts = append(opts, pipeline.WithContinueOnError())
 			}
 			p := pipeline.New(opts...)
 			src := stage.Generate(p, func(_ context.Context, emit func(int) bool) error {
@@ -420,7 +420,7 @@ func TestGeneratorErrorIsReported(t *testing.T) {
 					emit(i)
 				}
 				return bad
-			}, stage.Name("walk"))
+			}, stage.WithName("walk"))
 			got, err := sink.Slice(context.Background(), src)
 			if !errors.Is(err, bad) || !strings.Contains(err.Error(), `"walk"`) {
 				t.Errorf("err = %v, want the source's error naming it", err)
@@ -441,7 +441,7 @@ func TestSinkErrorFailsItem(t *testing.T) {
 			return errors.New("cannot store")
 		}
 		return nil
-	}, sink.Name("store"))
+	}, sink.WithName("store"))
 	var ie *pipeline.ItemError[int]
 	if !errors.As(err, &ie) || ie.Input != 7 || ie.Stage != "store" {
 		t.Fatalf("err = %v", err)
@@ -450,13 +450,13 @@ func TestSinkErrorFailsItem(t *testing.T) {
 }
 
 func TestOnDoneSeesEveryOutcomeSerially(t *testing.T) {
-	p := pipeline.New(pipeline.ContinueOnError())
+	p := pipeline.New(pipeline.WithContinueOnError())
 	out := stage.Map(stage.FromSlice(p, ints(500)), func(_ context.Context, x int) (float64, error) {
 		if x%50 == 0 {
 			return 0, errors.New("no")
 		}
 		return float64(x) / 2, nil
-	}, stage.Workers(8))
+	}, stage.WithWorkers(8))
 	results := map[int]float64{}
 	failed := map[int]bool{}
 	var inside atomic.Int32
@@ -507,9 +507,9 @@ func TestWeightAndDescription(t *testing.T) {
 	p := pipeline.New()
 	words := []string{"alpha", "be", "gamma"}
 	out := stage.OrderedMap(stage.FromSlice(p, words), func(_ context.Context, s string) (int, error) { return len(s), nil },
-		stage.Weight(pipeline.Bytes, func(n int) int64 { return int64(n) }),
-		stage.Describe(func(in string, n int) string { return fmt.Sprintf("%s=%d", in, n) }),
-		stage.Workers(1))
+		stage.WithWorkers(1)).
+		Weigh(pipeline.Bytes, func(n int) int64 { return int64(n) }).
+		Describe(func(in string, n int) string { return fmt.Sprintf("%s=%d", in, n) })
 	if _, err := sink.Slice(context.Background(), out); err != nil {
 		t.Fatal(err)
 	}

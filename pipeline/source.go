@@ -10,13 +10,9 @@ import (
 type SourceSpec[T any] struct {
 	// Name of the stage; empty means "source" and its index.
 	Name string
-	// Weight, when set, gives each emitted value's weight in Unit units.
-	Weight func(T) int64
-	// Unit names what Weight counts.
+	// Unit names what the source's weight counts; a weight function set
+	// with [Stream.Weigh] sets it too.
 	Unit Unit
-	// Describe, when set, describes a value; it is called only when
-	// [Stage.Description] is read, for the last value emitted.
-	Describe func(T) string
 }
 
 func (spec SourceSpec[T]) stage(p *Pipeline, total int64) *Stage {
@@ -26,13 +22,13 @@ func (spec SourceSpec[T]) stage(p *Pipeline, total int64) *Stage {
 }
 
 // describeLast installs a describer reading the pointer last points to.
-func (spec SourceSpec[T]) describeLast(st *Stage, last *atomic.Pointer[T]) {
-	if spec.Describe == nil {
+func describeLast[T any](st *Stage, describe func(T, T) string, last *atomic.Pointer[T]) {
+	if describe == nil {
 		return
 	}
 	st.desc = func() string {
 		if v := last.Load(); v != nil {
-			return spec.Describe(*v)
+			return describe(*v, *v)
 		}
 		return ""
 	}
@@ -46,8 +42,12 @@ func SliceSource[T any](p *Pipeline, spec SourceSpec[T], xs []T) *Stream[T, T] {
 	st := spec.stage(p, int64(len(xs)))
 	s := newStream[T, T](p, st)
 	var last atomic.Pointer[T]
-	spec.describeLast(st, &last)
-	weight, describe := spec.Weight, spec.Describe != nil
+	var weight func(T) int64
+	var describe bool
+	s.onAttach = func() {
+		describeLast(st, s.describe, &last)
+		weight, describe = s.weigh, s.describe != nil
+	}
 	s.slice = &sliceFeed[T, T]{
 		n: int64(len(xs)),
 		fill: func(dst []Item[T, T], lo, hi int) []Item[T, T] {
@@ -84,20 +84,20 @@ func ChanSource[T any](p *Pipeline, spec SourceSpec[T], ch <-chan T) *Stream[T, 
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
 	s.items = ch
-	s.fromValue = spec.itemMaker(st)
+	s.onAttach = func() { s.fromValue = itemMaker(st, s) }
 	return s
 }
 
 // itemMaker returns the function that turns a source value into an Item,
 // weighing and recording it for the description when the spec asks.
-func (spec SourceSpec[T]) itemMaker(st *Stage) func(T) Item[T, T] {
-	weight := spec.Weight
-	if weight == nil && spec.Describe == nil {
+func itemMaker[T any](st *Stage, s *Stream[T, T]) func(T) Item[T, T] {
+	weight := s.weigh
+	if weight == nil && s.describe == nil {
 		return func(v T) Item[T, T] { return Item[T, T]{Input: v, Value: v} }
 	}
 	var last atomic.Pointer[T]
-	spec.describeLast(st, &last)
-	describe := spec.Describe != nil
+	describeLast(st, s.describe, &last)
+	describe := s.describe != nil
 	return func(v T) Item[T, T] {
 		if weight != nil {
 			st.m.weight.Add(weight(v))
@@ -119,7 +119,7 @@ const SourceBuffer = 1024
 // returns false once the run is cancelled; produce should then return. An
 // error returned by produce (other than one caused by the cancellation)
 // fails the run under fail-fast, and is returned next to the item failures
-// under [ContinueOnError]; a panic in produce becomes such an error too.
+// under [WithContinueOnError]; a panic in produce becomes such an error too.
 // It panics if produce is nil.
 func FuncSource[T any](p *Pipeline, spec SourceSpec[T], produce func(ctx context.Context, emit func(T) bool) error) *Stream[T, T] {
 	if produce == nil {
@@ -130,7 +130,7 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec[T], produce func(ctx context
 	ch := make(chan T, SourceBuffer)
 	s.items = ch
 	s.itemsOwned = true
-	s.fromValue = spec.itemMaker(st)
+	s.onAttach = func() { s.fromValue = itemMaker(st, s) }
 	p.starts = append(p.starts, func(r *run) {
 		r.pool.Go(func() {
 			defer func() {

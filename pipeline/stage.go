@@ -47,7 +47,7 @@ const (
 //	In == Out + Failed + Dropped + Cancelled
 //
 // Items that failed in an earlier stage and only pass through (under
-// [ContinueOnError]) are counted where they failed, not again downstream.
+// [WithContinueOnError]) are counted where they failed, not again downstream.
 type Counts struct {
 	// In is the number of items that entered the stage. For a source it is
 	// the number of items the source produced.

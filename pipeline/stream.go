@@ -10,7 +10,7 @@ import (
 
 // Item is one element moving through a pipeline: the pipeline's original
 // input it came from, its current value, and, for an item that failed under
-// [ContinueOnError], the error (an [*ItemError]) with which it travels to the
+// [WithContinueOnError], the error (an [*ItemError]) with which it travels to the
 // sink. Stage and sink implementations see Items; users see values.
 type Item[S, T any] struct {
 	Input S     // the pipeline input the item came from
@@ -65,6 +65,51 @@ type Stream[S, T any] struct {
 	// cancellation; otherwise items is the user's channel.
 	itemsOwned bool
 	fromValue  func(S) Item[S, T] // for items: builds an Item from a value
+
+	// weigh and describe are set by [Stream.Weigh] and [Stream.Describe];
+	// onAttach, set by the producer, reads them once the stream has its
+	// consumer (they cannot change after that).
+	weigh    func(T) int64
+	describe func(S, T) string
+	onAttach func()
+}
+
+// Weigh makes the stage that produces s count the weight of each value it
+// emits, as given by fn, in unit (Bytes, Rows, or any name): progress bars
+// then show bytes or rows instead of items. fn is called once per item, from
+// the stage's goroutines. It returns s, so that it chains after the stage
+// constructor. It panics if fn is nil or s already has a consumer.
+func (s *Stream[S, T]) Weigh(unit Unit, fn func(v T) int64) *Stream[S, T] {
+	if fn == nil {
+		panic(fmt.Sprintf("pipeline: Weigh: stage %q: function is nil", s.from.name))
+	}
+	s.mustOpen("Weigh")
+	s.weigh = fn
+	s.from.unit = unit
+	return s
+}
+
+// Describe gives the stage that produces s a description of its last
+// result, such as the file just hashed, which progress bars show. fn
+// receives the item's pipeline input and the value. It is called only when
+// the description is read (a few times a second by a progress bar), never
+// per item, so it may format freely. It returns s. It panics if fn is nil or
+// s already has a consumer.
+func (s *Stream[S, T]) Describe(fn func(input S, v T) string) *Stream[S, T] {
+	if fn == nil {
+		panic(fmt.Sprintf("pipeline: Describe: stage %q: function is nil", s.from.name))
+	}
+	s.mustOpen("Describe")
+	s.describe = fn
+	return s
+}
+
+// mustOpen panics if s already has a consumer or the pipeline has run.
+func (s *Stream[S, T]) mustOpen(what string) {
+	s.p.mustBuild(what)
+	if s.to != nil {
+		panic(fmt.Sprintf("pipeline: %s: the output of stage %q is already consumed by stage %q; call it before passing the stream on", what, s.from.name, s.to.name))
+	}
 }
 
 // From returns the stage that produces the stream.
@@ -80,6 +125,9 @@ func (s *Stream[S, T]) attach(to *Stage) {
 		panic(fmt.Sprintf("pipeline: the output of stage %q is already consumed by stage %q; a stream has one consumer", s.from.name, s.to.name))
 	}
 	s.to = to
+	if s.onAttach != nil {
+		s.onAttach()
+	}
 	if s.chunks == nil && s.slice == nil && s.items == nil {
 		n := edgeChunks(to.workers)
 		s.chunks = make(chan []Item[S, T], n)

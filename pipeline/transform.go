@@ -27,13 +27,9 @@ type TransformSpec[S, Out any] struct {
 	// Window bounds, for an ordered stage, how many chunks may be taken
 	// ahead of the oldest unfinished one; 0 means 4 × Workers.
 	Window int
-	// Weight, when set, gives each result's weight in Unit units.
-	Weight func(Out) int64
-	// Unit names what Weight counts.
+	// Unit names what the stage's weight counts ([AddWeight]); a weight
+	// function set with [Stream.Weigh] on the output sets it too.
 	Unit Unit
-	// Describe, when set, describes a result; it is called only when
-	// [Stage.Description] is read, for the last result.
-	Describe func(input S, v Out) string
 	// Failed, when set, is called for each item that failed in an earlier
 	// stage and passes through this one (under ContinueOnError), from the
 	// stage's goroutines, in arrival order when Workers is 1. If it panics,
@@ -44,7 +40,7 @@ type TransformSpec[S, Out any] struct {
 
 // Transform attaches a stage that runs fn on every item of in with
 // spec.Workers goroutines and returns the stage's output. Under fail-fast an
-// error or panic cancels the run; under [ContinueOnError] the item travels on
+// error or panic cancels the run; under [WithContinueOnError] the item travels on
 // as a failure record and fn is not called for it again. It panics at build
 // time if fn is nil, spec.Workers < 1, spec.Window < 0, or in is already
 // consumed.
@@ -60,15 +56,19 @@ func Transform[S, In, Out any](in *Stream[S, In], spec TransformSpec[S, Out], fn
 	st.unit = spec.Unit
 	in.attach(st)
 	out := newStream[S, Out](p, st)
-	out.recycle = spec.Describe == nil
 	t := &transform[S, In, Out]{in: in, out: out, st: st, spec: spec, fn: fn}
 	t.active.Store(int32(spec.Workers))
-	if spec.Describe != nil {
-		st.desc = func() string {
-			if it := t.last.Load(); it != nil {
-				return spec.Describe(it.Input, it.Value)
+	out.recycle = true
+	out.onAttach = func() {
+		t.weigh, t.describe = out.weigh, out.describe
+		if describe := out.describe; describe != nil {
+			out.recycle = false
+			st.desc = func() string {
+				if it := t.last.Load(); it != nil {
+					return describe(it.Input, it.Value)
+				}
+				return ""
 			}
-			return ""
 		}
 	}
 	p.starts = append(p.starts, t.start)
@@ -76,14 +76,17 @@ func Transform[S, In, Out any](in *Stream[S, In], spec TransformSpec[S, Out], fn
 }
 
 type transform[S, In, Out any] struct {
-	in     *Stream[S, In]
-	out    *Stream[S, Out]
-	st     *Stage
-	spec   TransformSpec[S, Out]
-	fn     Func[S, In, Out]
-	active atomic.Int32
-	last   atomic.Pointer[Item[S, Out]]
-	seq    *sequencer[S, Out]
+	in   *Stream[S, In]
+	out  *Stream[S, Out]
+	st   *Stage
+	spec TransformSpec[S, Out]
+	fn   Func[S, In, Out]
+	// weigh and describe come from the output stream once it is consumed.
+	weigh    func(Out) int64
+	describe func(S, Out) string
+	active   atomic.Int32
+	last     atomic.Pointer[Item[S, Out]]
+	seq      *sequencer[S, Out]
 }
 
 func (t *transform[S, In, Out]) start(r *run) {
@@ -230,8 +233,8 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 			w.dropped++
 			continue
 		}
-		if t.spec.Weight != nil {
-			w.weight += t.spec.Weight(v)
+		if t.weigh != nil {
+			w.weight += t.weigh(v)
 		}
 		w.emit(Item[S, Out]{Input: it.Input, Value: v})
 	}
@@ -241,14 +244,14 @@ func (w *worker[S, In, Out]) segment(chunk []Item[S, In], from int) (next int) {
 func (w *worker[S, In, Out]) emit(it Item[S, Out]) {
 	if w.em != nil {
 		last := w.em.put(it)
-		if w.t.spec.Describe != nil {
+		if w.t.describe != nil {
 			w.t.last.Store(last)
 		}
 		return
 	}
 	w.ordered = append(w.ordered, it)
 	w.okOrd++
-	if w.t.spec.Describe != nil {
+	if w.t.describe != nil {
 		w.t.last.Store(&w.ordered[len(w.ordered)-1])
 	}
 }

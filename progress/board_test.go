@@ -80,9 +80,9 @@ type gate struct{ ch chan struct{} }
 // the run has ended.
 func countGated(p *pipeline.Pipeline, in <-chan int) (g *gate, res chan int) {
 	g = newGate()
-	src := stage.FromChan(p, in, stage.Name("in"))
+	src := stage.FromChan(p, in, stage.WithName("in"))
 	sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
-		stage.Name("work"), stage.Workers(1))
+		stage.WithName("work"), stage.WithWorkers(1))
 	res = make(chan int, 1)
 	go func() {
 		n, _ := sink.Count(context.Background(), sq)
@@ -122,19 +122,19 @@ func TestGoldenFrames(t *testing.T) {
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		g := newGate()
 		files := []string{"a.txt", "b.txt", "c.txt", "d.txt"}
-		src := stage.FromSlice(p, files, stage.Name("files"))
+		src := stage.FromSlice(p, files, stage.WithName("files"))
 		sizes := stage.Map(src, func(ctx context.Context, f string) (int64, error) {
 			if err := g.pass(ctx); err != nil {
 				return 0, err
 			}
 			time.Sleep(time.Second)
 			return 1 << 20, nil
-		}, stage.Name("read"), stage.Workers(1),
-			stage.Weight(pipeline.Bytes, func(n int64) int64 { return n }),
-			stage.Describe(func(f string, _ int64) string { return "dir/" + f }))
+		}, stage.WithName("read"), stage.WithWorkers(1)).
+			Weigh(pipeline.Bytes, func(n int64) int64 { return n }).
+			Describe(func(f string, _ int64) string { return "dir/" + f })
 		res := make(chan error, 1)
 		go func() {
-			_, err := sink.ByInput(context.Background(), sizes, sink.Name("collect"))
+			_, err := sink.ByInput(context.Background(), sizes, sink.WithName("collect"))
 			res <- err
 		}()
 		synctest.Wait()
@@ -219,9 +219,9 @@ func TestFilterShrinksTotals(t *testing.T) {
 			xs[i] = i
 		}
 		src := stage.FromSlice(p, xs)
-		even := stage.Filter(src, func(x int) bool { return x%2 == 0 }, stage.Name("even"), stage.Workers(1))
+		even := stage.Filter(src, func(x int) bool { return x%2 == 0 }, stage.WithName("even"), stage.WithWorkers(1))
 		sq := stage.Map(even, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
-			stage.Name("work"), stage.Workers(1))
+			stage.WithName("work"), stage.WithWorkers(1))
 		res := make(chan int, 1)
 		go func() {
 			n, _ := sink.Count(context.Background(), sq)
@@ -274,15 +274,15 @@ func TestAbortOnError(t *testing.T) {
 			xs[i] = i
 		}
 		boom := errors.New("boom")
-		src := stage.FromSlice(p, xs, stage.Name("src"))
+		src := stage.FromSlice(p, xs, stage.WithName("src"))
 		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) {
 			time.Sleep(10 * time.Millisecond)
 			if x == 30 {
 				return 0, boom
 			}
 			return x, nil
-		}, stage.Name("work"), stage.Workers(2))
-		_, err := sink.Slice(context.Background(), sq, sink.Name("out"))
+		}, stage.WithName("work"), stage.WithWorkers(2))
+		_, err := sink.Slice(context.Background(), sq, sink.WithName("out"))
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
 		}
@@ -377,7 +377,7 @@ func TestNoHang(t *testing.T) {
 					board := New(WithOutput(&frames{}), WithTerminal(terminal), WithRefresh(100*time.Millisecond))
 					opts := []pipeline.Option{pipeline.WithObserver(board)}
 					if tc.name == "continue on error" {
-						opts = append(opts, pipeline.ContinueOnError())
+						opts = append(opts, pipeline.WithContinueOnError())
 					}
 					p := pipeline.New(opts...)
 					xs := make([]int, 1000)
@@ -413,13 +413,13 @@ func TestLines(t *testing.T) {
 		board := New(WithOutput(&out), WithLineInterval(time.Second), WithRefresh(100*time.Millisecond))
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		xs := []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"}
-		src := stage.FromSlice(p, xs, stage.Name("words"))
+		src := stage.FromSlice(p, xs, stage.WithName("words"))
 		sq := stage.Map(src, func(_ context.Context, w string) (int, error) {
 			time.Sleep(330 * time.Millisecond)
 			return len(w), nil
-		}, stage.Name("measure"), stage.Workers(1),
-			stage.Weight(pipeline.Rows, func(n int) int64 { return int64(n) }),
-			stage.Describe(func(w string, _ int) string { return "last " + w }))
+		}, stage.WithName("measure"), stage.WithWorkers(1)).
+			Weigh(pipeline.Rows, func(n int) int64 { return int64(n) }).
+			Describe(func(w string, _ int) string { return "last " + w })
 		log := board.Writer()
 		fmt.Fprint(log, "started ")
 		fmt.Fprintln(log, "measuring")
@@ -441,7 +441,7 @@ func TestWriterAboveBars(t *testing.T) {
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		g := newGate()
 		src := stage.FromSlice(p, []int{1, 2})
-		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) }, stage.Workers(1))
+		sq := stage.Map(src, func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) }, stage.WithWorkers(1))
 		res := make(chan error, 1)
 		go func() {
 			_, err := sink.Count(context.Background(), sq)
@@ -473,7 +473,7 @@ func TestReader(t *testing.T) {
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		g := newGate()
 		blobs := []int{1000, 2000}
-		src := stage.FromSlice(p, blobs, stage.Name("src"), stage.Weight(pipeline.Bytes, func(n int) int64 { return int64(n) }))
+		src := stage.FromSlice(p, blobs, stage.WithName("src")).Weigh(pipeline.Bytes, func(n int) int64 { return int64(n) })
 		sq := stage.Map(src, func(ctx context.Context, n int) (int, error) {
 			r := Reader(ctx, bytes.NewReader(make([]byte, n)))
 			buf := make([]byte, n/2)
@@ -489,7 +489,7 @@ func TestReader(t *testing.T) {
 				}
 			}
 			return total, nil
-		}, stage.Name("read"), stage.Workers(1), stage.Unit(pipeline.Bytes))
+		}, stage.WithName("read"), stage.WithWorkers(1), stage.WithUnit(pipeline.Bytes))
 		res := make(chan int, 1)
 		go func() {
 			out, _ := sink.Reduce(context.Background(), sq, 0, func(a, b int) int { return a + b })
@@ -580,15 +580,15 @@ func TestFailFastStopsDownstream(t *testing.T) {
 				}
 			}
 			return nil
-		}, stage.Name("gen"))
+		}, stage.WithName("gen"))
 		sq := stage.Map(src, func(_ context.Context, x int) (int, error) {
 			time.Sleep(time.Millisecond)
 			if x == 10 {
 				return 0, errors.New("bad")
 			}
 			return x, nil
-		}, stage.Name("work"), stage.Workers(2))
-		if _, err := sink.Count(context.Background(), sq, sink.Name("count")); err == nil {
+		}, stage.WithName("work"), stage.WithWorkers(2))
+		if _, err := sink.Count(context.Background(), sq, sink.WithName("count")); err == nil {
 			t.Fatal("no error")
 		}
 		sum := board.Summary()

@@ -14,10 +14,10 @@
 // # What a bar shows
 //
 // The stage's name; how far it is: items done (succeeded, failed or
-// dropped) or, for a stage that declares a weight (stage.Weight), its
+// dropped) or, for a stage that declares a weight (the Weigh method of its output stream), its
 // weight in its unit, bytes shown with binary prefixes; the expected
 // total; a percentage; the rate, an exponentially weighted moving average;
-// the time left; the description of the last item (stage.Describe), read
+// the time left; the description of the last item (Describe on the stream), read
 // when the bar is drawn. When the stage ends, the rate becomes the average
 // over the stage's run and the time left becomes "done 4.2s", "failed 1.3s,
 // 2 failed" or "stopped 0.8s".

@@ -27,15 +27,15 @@ func ExampleBars() {
 // A board kept by the caller gives each stage's figures after the run.
 func ExampleBoard_Summary() {
 	board := progress.New(progress.WithOutput(io.Discard))
-	p := pipeline.New(pipeline.WithObserver(board), pipeline.ContinueOnError())
-	src := stage.FromSlice(p, []string{"a", "bb", "", "dddd"}, stage.Name("words"))
+	p := pipeline.New(pipeline.WithObserver(board), pipeline.WithContinueOnError())
+	src := stage.FromSlice(p, []string{"a", "bb", "", "dddd"}, stage.WithName("words"))
 	lengths := stage.Map(src, func(_ context.Context, w string) (int, error) {
 		if w == "" {
 			return 0, fmt.Errorf("empty word")
 		}
 		return len(w), nil
-	}, stage.Name("measure"), stage.Weight(pipeline.Rows, func(n int) int64 { return int64(n) }))
-	_, _ = sink.Slice(context.Background(), lengths, sink.Name("collect"))
+	}, stage.WithName("measure")).Weigh(pipeline.Rows, func(n int) int64 { return int64(n) })
+	_, _ = sink.Slice(context.Background(), lengths, sink.WithName("collect"))
 	for _, s := range board.Summary() {
 		fmt.Printf("%s: %v, %d done, %d failed, amount %d %q\n", s.Name, s.Status, s.Counts.Done(), s.Counts.Failed, s.Amount(), s.Unit)
 	}
@@ -55,7 +55,7 @@ func ExampleReader() {
 		h := sha256.New()
 		_, err := io.Copy(h, progress.Reader(ctx, strings.NewReader(doc)))
 		return fmt.Sprintf("%x", h.Sum(nil))[:8], err
-	}, stage.Name("hash"), stage.Unit(pipeline.Bytes))
+	}, stage.WithName("hash"), stage.WithUnit(pipeline.Bytes))
 	n, _ := sink.Count(context.Background(), sums)
 	fmt.Println(n, "documents,", board.Summary()[1].Counts.Weight, "bytes")
 	// Output: 2 documents, 8000 bytes

@@ -11,7 +11,7 @@ import (
 // to the weight of the stage whose function received ctx (see
 // [pipeline.AddWeight]): a bar weighted in bytes then moves while a large
 // file is being read, instead of jumping when the item is done. Declare the
-// stage's unit with stage.Unit(pipeline.Bytes) rather than a weight
+// stage's unit with stage.WithUnit(pipeline.Bytes) rather than a weight
 // function, or the bytes would count twice.
 //
 // Each Read costs one atomic add. With a ctx that does not come from a

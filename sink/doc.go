@@ -15,7 +15,7 @@
 //
 // Under the default fail-fast policy a sink returns the first error (a
 // *pipeline.ItemError naming the item and the stage) and what was collected
-// before it. Under pipeline.ContinueOnError a sink collects every success
+// before it. Under pipeline.WithContinueOnError a sink collects every success
 // and returns every failure joined with errors.Join; pipeline.ItemErrors
 // lists them with their inputs. When the caller's context is cancelled the
 // sink returns its cause with the results collected so far.

@@ -75,7 +75,7 @@ func ExampleCount() {
 // context"); breaking out of the loop stops the run.
 func ExampleAll() {
 	p := pipeline.New()
-	squares := stage.OrderedMap(stage.FromSlice(p, []int{1, 2, 3, 4, 5}), square, stage.Workers(2))
+	squares := stage.OrderedMap(stage.FromSlice(p, []int{1, 2, 3, 4, 5}), square, stage.WithWorkers(2))
 	for r, err := range sink.All(context.Background(), squares) {
 		if err != nil {
 			fmt.Println("error:", err)

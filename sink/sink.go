@@ -13,9 +13,9 @@ type Option func(*config)
 
 type config struct{ name string }
 
-// Name names the sink stage, as shown on its progress bar and in its
+// WithName names the sink stage, as shown on its progress bar and in its
 // errors. The default is "sink" and the stage's index.
-func Name(name string) Option { return func(c *config) { c.name = name } }
+func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 func newConfig(opts []Option) config {
 	var c config

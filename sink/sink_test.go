@@ -36,7 +36,7 @@ func TestSinksUnderContinue(t *testing.T) {
 	}
 	const n = 1000
 	t.Run("ByInput", func(t *testing.T) {
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		m, err := sink.ByInput(ctx, stage.Map(numbers(p, n), failOdd))
 		check(t, err, n)
 		if len(m) != n/2 {
@@ -44,7 +44,7 @@ func TestSinksUnderContinue(t *testing.T) {
 		}
 	})
 	t.Run("ByKey", func(t *testing.T) {
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		m, err := sink.ByKey(ctx, stage.Map(numbers(p, n), failOdd), func(x, _ int) int { return x / 10 })
 		check(t, err, n)
 		if len(m) != n/10 {
@@ -52,7 +52,7 @@ func TestSinksUnderContinue(t *testing.T) {
 		}
 	})
 	t.Run("Slice", func(t *testing.T) {
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		s, err := sink.Slice(ctx, stage.Map(numbers(p, n), failOdd))
 		check(t, err, n)
 		if len(s) != n/2 {
@@ -60,7 +60,7 @@ func TestSinksUnderContinue(t *testing.T) {
 		}
 	})
 	t.Run("Reduce", func(t *testing.T) {
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		sum, err := sink.Reduce(ctx, stage.Map(numbers(p, n), failOdd), 0, func(a, x int) int { return a + x })
 		check(t, err, n)
 		if sum != 249500 {
@@ -68,7 +68,7 @@ func TestSinksUnderContinue(t *testing.T) {
 		}
 	})
 	t.Run("All", func(t *testing.T) {
-		p := pipeline.New(pipeline.ContinueOnError())
+		p := pipeline.New(pipeline.WithContinueOnError())
 		ok, bad := 0, 0
 		for r, err := range sink.All(ctx, stage.Map(numbers(p, n), failOdd)) {
 			if err != nil {
@@ -90,7 +90,7 @@ func TestSinksUnderContinue(t *testing.T) {
 func TestAllYieldsFailFastErrorLast(t *testing.T) {
 	p := pipeline.New()
 	var errs []error
-	for _, err := range sink.All(context.Background(), stage.Map(numbers(p, 100), failOdd, stage.Workers(1))) {
+	for _, err := range sink.All(context.Background(), stage.Map(numbers(p, 100), failOdd, stage.WithWorkers(1))) {
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -131,7 +131,7 @@ func TestRunTwicePanics(t *testing.T) {
 func TestUnconsumedStreamPanics(t *testing.T) {
 	p := pipeline.New()
 	in := numbers(p, 3)
-	stage.Map(in, failOdd, stage.Name("orphan"))
+	stage.Map(in, failOdd, stage.WithName("orphan"))
 	defer func() {
 		if v, _ := recover().(string); v != `pipeline: the output of stage "orphan" is never consumed; connect it to a stage or a sink` {
 			t.Errorf("panic %q", v)
@@ -142,7 +142,7 @@ func TestUnconsumedStreamPanics(t *testing.T) {
 }
 
 func TestSinkPanicsAreItemErrors(t *testing.T) {
-	p := pipeline.New(pipeline.ContinueOnError())
+	p := pipeline.New(pipeline.WithContinueOnError())
 	err := sink.ForEach(context.Background(), numbers(p, 10), func(x, _ int) error {
 		if x == 3 {
 			panic("three")
@@ -162,7 +162,7 @@ func TestSinkPanicsAreItemErrors(t *testing.T) {
 func TestForEachStop(t *testing.T) {
 	p := pipeline.New()
 	seen := 0
-	err := sink.ForEach(context.Background(), stage.Map(numbers(p, 100000), failOdd, stage.Workers(1)), func(x, _ int) error {
+	err := sink.ForEach(context.Background(), stage.Map(numbers(p, 100000), failOdd, stage.WithWorkers(1)), func(x, _ int) error {
 		seen++
 		return nil
 	})

@@ -9,7 +9,7 @@
 // # Workers and blocking
 //
 // Each transform runs its function on a fixed number of long-lived
-// goroutines (option [Workers], default GOMAXPROCS): never one goroutine per
+// goroutines (option [WithWorkers], default GOMAXPROCS): never one goroutine per
 // item. A worker blocks while the next stage is full, so a slow stage slows
 // the stages before it instead of letting memory grow. Go has no GIL: the
 // same worker count serves CPU-bound work (about the number of cores) and
@@ -20,7 +20,7 @@
 // [Map] and [Filter] hand results on in completion order, like Python's
 // as_completed, so one slow item never holds back the fast ones. [OrderedMap]
 // and [OrderedFilter] keep the input order with a bounded reorder window
-// (option [Window]).
+// (option [WithWindow]).
 //
 // # Errors and panics
 //
@@ -32,8 +32,10 @@
 // # Options and misuse
 //
 // Options are checked when the stage is built. A nil function, a worker count
-// or window below 1, a Weight or Describe function whose types do not match
-// the stage, or a stream given to a second consumer panics at once with a
-// message that starts with "stage:" or "pipeline:", never in the middle of a
-// run.
+// or window below 1, an option the stage does not take (WithWorkers on a
+// source, WithWindow on an unordered map), or a stream given to a second
+// consumer panics at once with a message that starts with "stage:" or
+// "pipeline:", never in the middle of a run. Weights and descriptions are set
+// with the Weigh and Describe methods of a stage's output stream, whose
+// function types are checked by the compiler.
 package stage

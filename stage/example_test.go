@@ -16,7 +16,7 @@ func ExampleMap() {
 	p := pipeline.New()
 	lengths := stage.Map(stage.FromSlice(p, []string{"go", "flowbar", "pipe"}),
 		func(_ context.Context, s string) (int, error) { return len(s), nil },
-		stage.Workers(4))
+		stage.WithWorkers(4))
 	m, _ := sink.ByInput(context.Background(), lengths)
 	fmt.Println(m["go"], m["flowbar"], m["pipe"])
 	// Output:
@@ -27,7 +27,7 @@ func ExampleOrderedMap() {
 	p := pipeline.New()
 	upper := stage.OrderedMap(stage.FromSlice(p, []string{"a", "b", "c", "d"}),
 		func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil },
-		stage.Workers(4))
+		stage.WithWorkers(4))
 	got, _ := sink.Slice(context.Background(), upper)
 	fmt.Println(got)
 	// Output:
@@ -109,16 +109,17 @@ func ExampleFromChan() {
 	// 10
 }
 
-// Weight and Describe are the seed's manual bar: update(n) by a weight, and
-// set_description with the last item, read only when a bar redraws.
-func ExampleWeight() {
+// Weigh and Describe on a stage's output are the seed's manual bar:
+// update(n) by a weight, and set_description with the last item, read only
+// when a bar redraws.
+func Example_weighAndDescribe() {
 	p := pipeline.New()
 	docs := []string{"short", "a longer text", "mid-size"}
 	sized := stage.OrderedMap(stage.FromSlice(p, docs),
 		func(_ context.Context, s string) (int, error) { return len(s), nil },
-		stage.Weight(pipeline.Bytes, func(n int) int64 { return int64(n) }),
-		stage.Describe(func(doc string, n int) string { return fmt.Sprintf("Calculated %q", doc) }),
-		stage.Workers(1))
+		stage.WithWorkers(1)).
+		Weigh(pipeline.Bytes, func(n int) int64 { return int64(n) }).
+		Describe(func(doc string, n int) string { return fmt.Sprintf("Calculated %q", doc) })
 	if _, err := sink.Count(context.Background(), sized); err != nil {
 		fmt.Println(err)
 	}

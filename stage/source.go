@@ -7,43 +7,44 @@ import (
 	"github.com/flowbar/flowbar/pipeline"
 )
 
-func sourceSpec[T any](c config) pipeline.SourceSpec[T] {
-	spec := pipeline.SourceSpec[T]{Name: c.name, Unit: c.unit, Weight: weightFor[T](c, c.label("source"))}
-	if d := describerFor[T, T](c, c.label("source")); d != nil {
-		spec.Describe = func(v T) string { return d(v, v) }
-	}
-	return spec
+// sourceOpts are the options every source takes.
+const sourceOpts = optName | optUnit
+
+func sourceSpec[T any](what string, opts []Option) pipeline.SourceSpec[T] {
+	c := newConfig(what, sourceOpts, opts)
+	return pipeline.SourceSpec[T]{Name: c.name, Unit: c.unit}
 }
 
 // FromSlice returns a source that emits the elements of xs. The stage's
 // total is len(xs), so progress bars show a percentage and an ETA from the
 // start. It starts no goroutine: the workers of the next stage take ranges
-// of xs directly. xs must not be modified until the run ends. Options: Name,
-// Weight, Describe.
+// of xs directly. xs must not be modified until the run ends. Options:
+// WithName, WithUnit; the returned stream's Weigh and Describe methods give
+// a weight and a description per value.
 func FromSlice[T any](p *pipeline.Pipeline, xs []T, opts ...Option) *pipeline.Stream[T, T] {
-	return pipeline.SliceSource(p, sourceSpec[T](newConfig(opts)), xs)
+	return pipeline.SliceSource(p, sourceSpec[T]("FromSlice", opts), xs)
 }
 
 // FromChan returns a source that emits the values received from ch until ch
 // is closed. When the run is cancelled it stops reading, leaving any values in
 // ch. It starts no goroutine: the workers of the next stage receive from ch.
-// Options: Name, Weight, Describe. It panics if ch is nil.
+// Options: WithName, WithUnit. It panics if ch is nil.
 func FromChan[T any](p *pipeline.Pipeline, ch <-chan T, opts ...Option) *pipeline.Stream[T, T] {
 	if ch == nil {
 		panic("stage: FromChan: channel is nil")
 	}
-	return pipeline.ChanSource(p, sourceSpec[T](newConfig(opts)), ch)
+	return pipeline.ChanSource(p, sourceSpec[T]("FromChan", opts), ch)
 }
 
 // FromSeq returns a source that emits the values of seq, iterated by one
 // goroutine of the run. When the run is cancelled, yield returns false and
-// the iteration ends. Options: Name, Weight, Describe. It panics if seq is
+// the iteration ends. Options: WithName, WithUnit. It panics if seq is
 // nil.
 func FromSeq[T any](p *pipeline.Pipeline, seq iter.Seq[T], opts ...Option) *pipeline.Stream[T, T] {
 	if seq == nil {
 		panic("stage: FromSeq: sequence is nil")
 	}
-	return pipeline.FuncSource(p, sourceSpec[T](newConfig(opts)), func(_ context.Context, emit func(T) bool) error {
+	return pipeline.FuncSource(p, sourceSpec[T]("FromSeq", opts), func(_ context.Context, emit func(T) bool) error {
 		for v := range seq {
 			if !emit(v) {
 				break
@@ -58,10 +59,10 @@ func FromSeq[T any](p *pipeline.Pipeline, seq iter.Seq[T], opts ...Option) *pipe
 // false once the run is cancelled, when fn should return; fn's context is
 // cancelled too. An error returned by fn ends the source: under fail-fast it
 // fails the run, under continue-on-error it is returned next to the item
-// failures. Options: Name, Weight, Describe. It panics if fn is nil.
+// failures. Options: WithName, WithUnit. It panics if fn is nil.
 func Generate[T any](p *pipeline.Pipeline, fn func(ctx context.Context, emit func(T) bool) error, opts ...Option) *pipeline.Stream[T, T] {
 	if fn == nil {
 		panic("stage: Generate: function is nil")
 	}
-	return pipeline.FuncSource(p, sourceSpec[T](newConfig(opts)), fn)
+	return pipeline.FuncSource(p, sourceSpec[T]("Generate", opts), fn)
 }

@@ -31,18 +31,11 @@ func TestMisusePanicsAtBuildTime(t *testing.T) {
 		{"nil generator", "stage: Generate: function is nil", func() { stage.Generate[int](pipeline.New(), nil) }},
 		{"nil sequence", "stage: FromSeq: sequence is nil", func() { stage.FromSeq[int](pipeline.New(), nil) }},
 		{"nil channel", "stage: FromChan: channel is nil", func() { stage.FromChan[int](pipeline.New(), nil) }},
-		{"zero workers", "stage: Workers: 0 is less than 1", func() { stage.Workers(0) }},
-		{"zero window", "stage: Window: 0 is less than 1", func() { stage.Window(0) }},
-		{"nil option", "stage: nil option", func() { stage.FromSlice(pipeline.New(), []int{1}, nil) }},
-		{"nil weight", "stage: Weight: function is nil", func() { stage.Weight[int](pipeline.Bytes, nil) }},
-		{"nil describe", "stage: Describe: function is nil", func() { stage.Describe[int, int](nil) }},
-		{"weight of the wrong type", `stage: Weight: stage "map" emits string, but the weight function is func(int) int64`, func() {
-			stage.Map(stage.FromSlice(pipeline.New(), []int{1}), func(_ context.Context, x int) (string, error) { return "", nil },
-				stage.Weight(pipeline.Bytes, func(int) int64 { return 1 }))
-		}},
-		{"describe of the wrong type", `stage: Describe: stage "names" has input int and emits int, but the describe function is func(string, int) string`, func() {
-			stage.Map(stage.FromSlice(pipeline.New(), []int{1}), id, stage.Name("names"),
-				stage.Describe(func(string, int) string { return "" }))
+		{"zero workers", "stage: WithWorkers: 0 is less than 1", func() { stage.WithWorkers(0) }},
+		{"zero window", "stage: WithWindow: 0 is less than 1", func() { stage.WithWindow(0) }},
+		{"nil option", "stage: FromSlice: nil option", func() { stage.FromSlice(pipeline.New(), []int{1}, nil) }},
+		{"window on an unordered filter", "stage: Filter does not take WithWindow (it takes WithName, WithWorkers, WithUnit)", func() {
+			stage.Filter(stage.FromSlice(pipeline.New(), []int{1}), func(int) bool { return true }, stage.WithWindow(3))
 		}},
 		{"stream consumed twice", `pipeline: the output of stage "source0" is already consumed by stage "map1"`, func() {
 			src := stage.FromSlice(pipeline.New(), []int{1})
@@ -79,9 +72,9 @@ func TestChainWorkerCounts(t *testing.T) {
 					mapf, filterf = stage.OrderedMap[int, int, int], stage.OrderedFilter[int, int]
 				}
 				p := pipeline.New()
-				s := mapf(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }, stage.Workers(w))
-				s = filterf(s, func(x int) bool { return x%2 == 0 }, stage.Workers(w))
-				s = mapf(s, func(_ context.Context, x int) (int, error) { return x * 3, nil }, stage.Workers(w))
+				s := mapf(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }, stage.WithWorkers(w))
+				s = filterf(s, func(x int) bool { return x%2 == 0 }, stage.WithWorkers(w))
+				s = mapf(s, func(_ context.Context, x int) (int, error) { return x * 3, nil }, stage.WithWorkers(w))
 				got, err := sink.Slice(context.Background(), s)
 				if err != nil {
 					t.Fatal(err)
@@ -113,7 +106,7 @@ func TestUnitWithoutWeightFunction(t *testing.T) {
 	s := stage.Map(stage.FromSlice(p, []int{1, 2, 3}), func(ctx context.Context, x int) (int, error) {
 		pipeline.AddWeight(ctx, int64(10*x))
 		return x, nil
-	}, stage.Unit(pipeline.Rows))
+	}, stage.WithUnit(pipeline.Rows))
 	if _, err := sink.Count(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +118,8 @@ func TestUnitWithoutWeightFunction(t *testing.T) {
 
 func TestStageNames(t *testing.T) {
 	p := pipeline.New()
-	s := stage.Map(stage.FromSlice(p, []int{1}, stage.Name("numbers")), id, stage.Name("work"))
-	s = stage.Map(s, id, stage.Name("work"))
+	s := stage.Map(stage.FromSlice(p, []int{1}, stage.WithName("numbers")), id, stage.WithName("work"))
+	s = stage.Map(s, id, stage.WithName("work"))
 	if _, err := sink.Count(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +135,9 @@ func TestStageNames(t *testing.T) {
 func TestSourceWeightAndDescription(t *testing.T) {
 	p := pipeline.New()
 	files := []string{"a.txt", "bb.txt"}
-	src := stage.FromSlice(p, files,
-		stage.Weight(pipeline.Bytes, func(f string) int64 { return int64(len(f)) }),
-		stage.Describe(func(f, _ string) string { return "found " + f }))
+	src := stage.FromSlice(p, files).
+		Weigh(pipeline.Bytes, func(f string) int64 { return int64(len(f)) }).
+		Describe(func(f, _ string) string { return "found " + f })
 	if _, err := sink.Count(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +152,9 @@ func TestSourceWeightAndDescription(t *testing.T) {
 			emit(f)
 		}
 		return nil
-	}, stage.Weight(pipeline.Bytes, func(f string) int64 { return int64(len(f)) }),
-		stage.Describe(func(f, _ string) string { return "found " + f }))
+	}).
+		Weigh(pipeline.Bytes, func(f string) int64 { return int64(len(f)) }).
+		Describe(func(f, _ string) string { return "found " + f })
 	if _, err := sink.Count(context.Background(), gen); err != nil {
 		t.Fatal(err)
 	}

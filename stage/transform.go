@@ -6,32 +6,46 @@ import (
 	"github.com/flowbar/flowbar/pipeline"
 )
 
+// The options transforms take.
+const (
+	unorderedOpts = optName | optWorkers | optUnit
+	orderedOpts   = unorderedOpts | optWindow
+)
+
 func spec[S, Out any](c config, kind pipeline.Kind, ordered bool) pipeline.TransformSpec[S, Out] {
-	label := c.label(kind.String())
 	return pipeline.TransformSpec[S, Out]{
-		Name:     c.name,
-		Kind:     kind,
-		Workers:  c.workers,
-		Ordered:  ordered,
-		Window:   c.window,
-		Weight:   weightFor[Out](c, label),
-		Unit:     c.unit,
-		Describe: describerFor[S, Out](c, label),
+		Name:    c.name,
+		Kind:    kind,
+		Workers: c.workers,
+		Ordered: ordered,
+		Window:  c.window,
+		Unit:    c.unit,
 	}
 }
 
+// allowed returns the options a transform takes.
+func allowed(ordered bool) int {
+	if ordered {
+		return orderedOpts
+	}
+	return unorderedOpts
+}
+
 // Map returns a stage that calls fn on every item with a fixed number of
-// workers (option Workers, default GOMAXPROCS) and hands the results on as
+// workers (option WithWorkers, default GOMAXPROCS) and hands the results on as
 // they complete, like Python's as_completed: a fast item is never held back
 // by a slow one before it. fn receives the run's context, cancelled on the
 // first error (under fail-fast), on a panic, when the caller's context ends
-// or when the sink stops early. Options: Name, Workers, Weight, Describe. It
-// panics if fn is nil or in already has a consumer.
+// or when the sink stops early. Options: WithName, WithWorkers, WithUnit;
+// the returned stream's Weigh and Describe methods give a weight and a
+// description per result. It panics if fn is nil or in already has a
+// consumer.
 func Map[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
 	return mapStage("Map", in, fn, false, opts)
 }
 
-// OrderedMap is [Map] that hands results on in input order. Up to Window
+// OrderedMap is [Map] that hands results on in input order; it also takes
+// WithWindow. Up to WithWindow
 // chunks of input (default 4 × workers) are worked on ahead of the oldest
 // unfinished one; beyond that workers wait, so memory stays bounded however
 // slow one item is.
@@ -43,7 +57,7 @@ func mapStage[S, In, Out any](what string, in *pipeline.Stream[S, In], fn func(c
 	if fn == nil {
 		panic("stage: " + what + ": function is nil")
 	}
-	c := newConfig(opts)
+	c := newConfig(what, allowed(ordered), opts)
 	return pipeline.Transform(in, spec[S, Out](c, pipeline.KindMap, ordered), func(ctx context.Context, _ S, v In) (Out, bool, error) {
 		out, err := fn(ctx, v)
 		return out, true, err
@@ -53,13 +67,14 @@ func mapStage[S, In, Out any](what string, in *pipeline.Stream[S, In], fn func(c
 // Filter returns a stage that keeps the items for which keep returns true,
 // with a fixed number of workers (default GOMAXPROCS), in completion order.
 // The dropped items are counted on the stage's meters, and progress bars
-// downstream shrink their totals accordingly. Options: Name, Workers, Weight,
-// Describe. It panics if keep is nil.
+// downstream shrink their totals accordingly. Options: WithName,
+// WithWorkers, WithUnit. It panics if keep is nil.
 func Filter[S, T any](in *pipeline.Stream[S, T], keep func(v T) bool, opts ...Option) *pipeline.Stream[S, T] {
 	return filterStage("Filter", in, keep, false, opts)
 }
 
-// OrderedFilter is [Filter] that keeps the input order.
+// OrderedFilter is [Filter] that keeps the input order. It also takes
+// WithWindow.
 func OrderedFilter[S, T any](in *pipeline.Stream[S, T], keep func(v T) bool, opts ...Option) *pipeline.Stream[S, T] {
 	return filterStage("OrderedFilter", in, keep, true, opts)
 }
@@ -68,7 +83,7 @@ func filterStage[S, T any](what string, in *pipeline.Stream[S, T], keep func(T) 
 	if keep == nil {
 		panic("stage: " + what + ": function is nil")
 	}
-	c := newConfig(opts)
+	c := newConfig(what, allowed(ordered), opts)
 	return pipeline.Transform(in, spec[S, T](c, pipeline.KindFilter, ordered), func(_ context.Context, _ S, v T) (T, bool, error) {
 		return v, keep(v), nil
 	})
@@ -76,20 +91,20 @@ func filterStage[S, T any](what string, in *pipeline.Stream[S, T], keep func(T) 
 
 // OnDone returns a stage that calls fn for every item that reaches it, with
 // the item's pipeline input and its outcome: the value and a nil error, or,
-// for an item that failed upstream under pipeline.ContinueOnError, the zero
+// for an item that failed upstream under pipeline.WithContinueOnError, the zero
 // value and its *pipeline.ItemError. This is Python's
 // future.add_done_callback with the input bound: no partial, no late
 // binding. fn is called serially from one goroutine, in completion order, so
 // it may update state without locks. The items pass on unchanged. Under
 // fail-fast a failure stops the run instead of reaching fn. A panic in fn
 // fails the item like a panic in a map; a panic for an item that had already
-// failed is joined to that item's error. Options: Name. It panics if fn is
-// nil.
+// failed is joined to that item's error. Options: WithName. It panics if fn
+// is nil.
 func OnDone[S, T any](in *pipeline.Stream[S, T], fn func(input S, v T, err error), opts ...Option) *pipeline.Stream[S, T] {
 	if fn == nil {
 		panic("stage: OnDone: function is nil")
 	}
-	c := newConfig(opts)
+	c := newConfig("OnDone", optName, opts)
 	c.workers = 1
 	sp := spec[S, T](c, pipeline.KindCallback, false)
 	sp.Failed = func(input S, err error) {

@@ -235,7 +235,7 @@ func chainIter(xs []int, workers int) map[int]int {
 
 func chainFlowbar(xs []int, workers int) map[int]int {
 	p := pipeline.New()
-	w := stage.Workers(workers)
+	w := stage.WithWorkers(workers)
 	s1 := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return inc(x), nil }, w)
 	s2 := stage.Filter(s1, even, w)
 	s3 := stage.Map(s2, func(_ context.Context, x int) (int, error) { return triple(x), nil }, w)

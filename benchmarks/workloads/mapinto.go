@@ -174,7 +174,7 @@ func iterMap[K comparable, V any](xs []K, workers int, f func(K) V) map[K]V {
 
 func flowbarMap[K comparable, V any](xs []K, workers int, f func(K) V, opts ...pipeline.Option) map[K]V {
 	p := pipeline.New(opts...)
-	s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x K) (V, error) { return f(x), nil }, stage.Workers(workers))
+	s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x K) (V, error) { return f(x), nil }, stage.WithWorkers(workers))
 	m, err := sink.ByInput(context.Background(), s)
 	if err != nil {
 		panic(fmt.Sprintf("workloads: flowbar run failed: %v", err)) // f cannot fail

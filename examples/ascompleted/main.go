@@ -47,10 +47,10 @@ func main() {
 	}()
 
 	p := pipeline.New(progress.Bars(progress.WithTotal("inputs", int64(*n))))
-	src := stage.FromChan(p, inputs, stage.Name("inputs"))
-	sq := stage.Map(src, longComputation, stage.Name("long_computation"), stage.Workers(*n))
+	src := stage.FromChan(p, inputs, stage.WithName("inputs"))
+	sq := stage.Map(src, longComputation, stage.WithName("long_computation"), stage.WithWorkers(*n))
 	results := map[int]int{}
-	for r, err := range sink.All(context.Background(), sq, sink.Name("as_completed")) {
+	for r, err := range sink.All(context.Background(), sq, sink.WithName("as_completed")) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

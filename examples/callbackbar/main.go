@@ -44,15 +44,15 @@ func main() {
 	for i := range xs {
 		xs[i] = i
 	}
-	src := stage.FromSlice(p, xs, stage.Name("submit"))
-	sq := stage.Map(src, longComputation, stage.Name("long_computation"), stage.Workers(*n))
+	src := stage.FromSlice(p, xs, stage.WithName("submit"))
+	sq := stage.Map(src, longComputation, stage.WithName("long_computation"), stage.WithWorkers(*n))
 	results := map[int]int{}
 	done := stage.OnDone(sq, func(x, res int, err error) {
 		if err == nil {
 			results[x] = res
 		}
-	}, stage.Name("callback"), stage.Describe(func(x, _ int) string { return fmt.Sprintf("Calculated %d", x) }))
-	if _, err := sink.Count(context.Background(), done, sink.Name("done")); err != nil {
+	}, stage.WithName("callback")).Describe(func(x, _ int) string { return fmt.Sprintf("Calculated %d", x) })
+	if _, err := sink.Count(context.Background(), done, sink.WithName("done")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

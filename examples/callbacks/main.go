@@ -4,7 +4,7 @@
 // function with each item's input and outcome, one call at a time, in the
 // order items complete: the results map needs no lock.
 //
-// One task in seven fails on purpose; with pipeline.ContinueOnError the
+// One task in seven fails on purpose; with pipeline.WithContinueOnError the
 // callback sees failures too, and the run returns them with their inputs.
 //
 //	go run ./examples/callbacks [-n 10] [-unit 10ms]
@@ -43,9 +43,9 @@ func main() {
 		inputs[i] = i
 	}
 	results := map[int]float64{}
-	p := pipeline.New(pipeline.ContinueOnError())
+	p := pipeline.New(pipeline.WithContinueOnError())
 	done := stage.OnDone(
-		stage.Map(stage.FromSlice(p, inputs), longComputation, stage.Workers(4)),
+		stage.Map(stage.FromSlice(p, inputs), longComputation, stage.WithWorkers(4)),
 		func(x int, res float64, err error) {
 			if err != nil {
 				fmt.Printf("Failed %d: %v\n", x, err)

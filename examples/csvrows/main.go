@@ -121,7 +121,7 @@ func process(ctx context.Context, path string, progressOut io.Writer) (int, floa
 				return nil
 			}
 		}
-	}, stage.Name("read"), stage.Weight(pipeline.Bytes, func([]string) int64 { return 0 }))
+	}, stage.WithName("read")).Weigh(pipeline.Bytes, func([]string) int64 { return 0 })
 
 	values := stage.Map(records, func(_ context.Context, rec []string) (row, error) {
 		price, err := strconv.ParseFloat(rec[2], 64)
@@ -133,14 +133,14 @@ func process(ctx context.Context, path string, progressOut io.Writer) (int, floa
 			return row{}, fmt.Errorf("row %s: quantity: %w", rec[0], err)
 		}
 		return row{id: rec[0], value: price * float64(qty)}, nil
-	}, stage.Name("parse"),
-		stage.Weight(pipeline.Rows, func(row) int64 { return 1 }),
-		stage.Describe(func(_ []string, r row) string { return "row " + r.id }))
+	}, stage.WithName("parse")).
+		Weigh(pipeline.Rows, func(row) int64 { return 1 }).
+		Describe(func(_ []string, r row) string { return "row " + r.id })
 
 	type acc struct {
 		n     int
 		total float64
 	}
-	res, err := sink.Reduce(ctx, values, acc{}, func(a acc, r row) acc { return acc{a.n + 1, a.total + r.value} }, sink.Name("sum"))
+	res, err := sink.Reduce(ctx, values, acc{}, func(a acc, r row) acc { return acc{a.n + 1, a.total + r.value} }, sink.WithName("sum"))
 	return res.n, res.total, err
 }

@@ -39,7 +39,7 @@ func main() {
 
 	start := time.Now()
 	p := pipeline.New()
-	squares := stage.Map(stage.FromSlice(p, []float64{10, 11, 12}), longComputation, stage.Workers(3))
+	squares := stage.Map(stage.FromSlice(p, []float64{10, 11, 12}), longComputation, stage.WithWorkers(3))
 
 	// Read each result as it completes: the seed's "collect inside the
 	// executor's context".

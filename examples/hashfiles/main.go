@@ -63,7 +63,7 @@ func open(path string) (io.ReadCloser, error) { return os.Open(path) }
 func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr io.Writer, open func(string) (io.ReadCloser, error)) int {
 	var opts []pipeline.Option
 	var logw io.Writer = stderr
-	opts = append(opts, pipeline.ContinueOnError())
+	opts = append(opts, pipeline.WithContinueOnError())
 	if show {
 		board := progress.New(progress.WithOutput(stderr))
 		opts = append(opts, pipeline.WithObserver(board))
@@ -93,9 +93,9 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 			}
 			return nil
 		})
-	}, stage.Name("walk"),
-		stage.Weight(pipeline.Bytes, func(f file) int64 { return f.size }),
-		stage.Describe(func(f, _ file) string { return f.path }))
+	}, stage.WithName("walk")).
+		Weigh(pipeline.Bytes, func(f file) int64 { return f.size }).
+		Describe(func(f, _ file) string { return f.path })
 
 	sums := stage.Map(walk, func(ctx context.Context, f file) (string, error) {
 		fh, err := open(f.path)
@@ -109,11 +109,11 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 			return "", err
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
-	}, stage.Name("hash"), stage.Workers(workers),
-		stage.Unit(pipeline.Bytes), // the bytes come from progress.Reader
-		stage.Describe(func(f file, _ string) string { return f.path }))
+	}, stage.WithName("hash"), stage.WithWorkers(workers),
+		stage.WithUnit(pipeline.Bytes), // the bytes come from progress.Reader
+	).Describe(func(f file, _ string) string { return f.path })
 
-	for r, err := range sink.All(ctx, sums, sink.Name("print")) {
+	for r, err := range sink.All(ctx, sums, sink.WithName("print")) {
 		if err != nil {
 			failed = true
 			for _, ie := range pipeline.ItemErrors[file](err) {

@@ -51,11 +51,10 @@ func main() {
 	}
 
 	p := pipeline.New(progress.Bars(progress.WithTotal("compute", totalRows)))
-	src := stage.FromSlice(p, tasks(*n), stage.Name("tasks"))
-	sq := stage.Map(src, compute, stage.Name("compute"), stage.Workers(4),
-		stage.Weight(pipeline.Rows, func(r result) int64 { return r.rows }),                     // pbar.update(rows)
-		stage.Describe(func(x int, _ result) string { return fmt.Sprintf("Calculated %d", x) })) // set_description
-	results, err := sink.ByInput(context.Background(), sq, sink.Name("results"))
+	src := stage.FromSlice(p, tasks(*n), stage.WithName("tasks"))
+	sq := stage.Map(src, compute, stage.WithName("compute"), stage.WithWorkers(4)). // pbar.update(rows)
+											Describe(func(x int, _ result) string { return fmt.Sprintf("Calculated %d", x) }).Weigh(pipeline.Rows, func(r result) int64 { return r.rows }) // set_description
+	results, err := sink.ByInput(context.Background(), sq, sink.WithName("results"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -39,7 +39,7 @@ func main() {
 	}
 	p := pipeline.New()
 	results, err := sink.ByInput(context.Background(),
-		stage.Map(stage.FromSlice(p, inputs), longComputation, stage.Workers(8)))
+		stage.Map(stage.FromSlice(p, inputs), longComputation, stage.WithWorkers(8)))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -38,9 +38,9 @@ func main() {
 	}
 
 	p := pipeline.New(progress.Bars())
-	src := stage.FromSlice(p, rangeN(*n), stage.Name("range"))
-	sq := stage.Map(src, longComputation, stage.Name("long_computation"), stage.Workers(*workers))
-	results, err := sink.ByInput(context.Background(), sq, sink.Name("results"))
+	src := stage.FromSlice(p, rangeN(*n), stage.WithName("range"))
+	sq := stage.Map(src, longComputation, stage.WithName("long_computation"), stage.WithWorkers(*workers))
+	results, err := sink.ByInput(context.Background(), sq, sink.WithName("results"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -409,7 +409,7 @@ func runCase(t *rapid.T, c *spec) {
 	ignore := goleak.IgnoreCurrent()
 	var opts []pipeline.Option
 	if c.cont {
-		opts = append(opts, pipeline.ContinueOnError())
+		opts = append(opts, pipeline.WithContinueOnError())
 	}
 	if c.chunk > 0 {
 		opts = append(opts, pipeline.WithChunkSize(c.chunk))
@@ -432,10 +432,6 @@ func runCase(t *rapid.T, c *spec) {
 	}
 	var src *pipeline.Stream[int64, int64]
 	var srcOpts []stage.Option
-	if c.srcWeight {
-		srcOpts = append(srcOpts, stage.Weight(pipeline.Bytes, weightOf),
-			stage.Describe(func(in, v int64) string { return fmt.Sprint(in) }))
-	}
 	var bufch chan int64
 	var feeder sync.WaitGroup
 	stopFeeder := make(chan struct{})
@@ -493,17 +489,20 @@ func runCase(t *rapid.T, c *spec) {
 		}, srcOpts...)
 	}
 
+	if c.srcWeight {
+		src.Weigh(pipeline.Bytes, weightOf).Describe(func(in, v int64) string { return fmt.Sprint(in) })
+	}
+
 	// Transforms.
 	s := src
 	for i, st := range c.stages {
 		pos := i + 1
-		o := []stage.Option{stage.Workers(st.workers), stage.Name(fmt.Sprintf("%s%d", st.kind, pos))}
-		if st.window > 0 {
-			o = append(o, stage.Window(st.window))
+		o := []stage.Option{stage.WithName(fmt.Sprintf("%s%d", st.kind, pos))}
+		if st.kind != "ondone" {
+			o = append(o, stage.WithWorkers(st.workers))
 		}
-		if st.weighted && st.kind != "ondone" {
-			o = append(o, stage.Weight(pipeline.Rows, weightOf),
-				stage.Describe(func(in, v int64) string { return fmt.Sprintf("%d: %d", in, v) }))
+		if st.window > 0 {
+			o = append(o, stage.WithWindow(st.window))
 		}
 		switch st.kind {
 		case "map", "orderedmap":
@@ -538,6 +537,9 @@ func runCase(t *rapid.T, c *spec) {
 					panic(failedPanic{pos, input})
 				}
 			}, o...)
+		}
+		if st.weighted && st.kind != "ondone" {
+			s.Weigh(pipeline.Rows, weightOf).Describe(func(in, v int64) string { return fmt.Sprintf("%d: %d", in, v) })
 		}
 	}
 

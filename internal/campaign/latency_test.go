@@ -43,9 +43,9 @@ func latencyRun(t *testing.T, workers, orderedWorkers int, delay func(i int64) t
 		}
 		mu.Unlock()
 		return i, nil
-	}, stage.Workers(workers))
-	ordered := stage.OrderedMap(slow, func(_ context.Context, i int64) (int64, error) { return i * 2, nil }, stage.Workers(orderedWorkers))
-	even := stage.Filter(ordered, func(i int64) bool { return i%4 == 0 }, stage.Workers(2))
+	}, stage.WithWorkers(workers))
+	ordered := stage.OrderedMap(slow, func(_ context.Context, i int64) (int64, error) { return i * 2, nil }, stage.WithWorkers(orderedWorkers))
+	even := stage.Filter(ordered, func(i int64) bool { return i%4 == 0 }, stage.WithWorkers(2))
 	timer := time.AfterFunc(cancelAfter, func() {
 		mu.Lock()
 		cancelled = time.Now()

@@ -38,8 +38,8 @@ func streamPeakHeap(t *testing.T, n int64) (peak uint64, consumed int64) {
 		}
 		return nil
 	})
-	sq := stage.Map(src, func(_ context.Context, x int64) (float64, error) { return float64(x) * 1.5, nil }, stage.Workers(4))
-	kept := stage.Filter(sq, func(v float64) bool { return int64(v)%3 != 0 }, stage.Workers(2))
+	sq := stage.Map(src, func(_ context.Context, x int64) (float64, error) { return float64(x) * 1.5, nil }, stage.WithWorkers(4))
+	kept := stage.Filter(sq, func(v float64) bool { return int64(v)%3 != 0 }, stage.WithWorkers(2))
 	err := sink.ForEach(context.Background(), kept, func(_ int64, _ float64) error {
 		consumed++
 		if consumed%(1<<16) == 0 {

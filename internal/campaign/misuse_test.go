@@ -51,14 +51,14 @@ func TestMisuse(t *testing.T) {
 		}, "pipeline: Consume: Each and Batch are nil"},
 		{"stream consumed twice", func() {
 			p := pipeline.New()
-			src := stage.FromSlice(p, xs, stage.Name("src"))
-			stage.Map(src, ident, stage.Name("a"))
-			stage.Map(src, ident, stage.Name("b"))
+			src := stage.FromSlice(p, xs, stage.WithName("src"))
+			stage.Map(src, ident, stage.WithName("a"))
+			stage.Map(src, ident, stage.WithName("b"))
 		}, `pipeline: the output of stage "src" is already consumed by stage "a"; a stream has one consumer`},
 		{"stream never consumed", func() {
 			p := pipeline.New()
 			src := stage.FromSlice(p, xs)
-			stage.Map(src, ident, stage.Name("dangling"))
+			stage.Map(src, ident, stage.WithName("dangling"))
 			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
 		}, `pipeline: the output of stage "dangling" is never consumed; connect it to a stage or a sink`},
 		{"pipeline run twice", func() {
@@ -88,25 +88,24 @@ func TestMisuse(t *testing.T) {
 		}, "pipeline: run with a nil context"},
 
 		// stage
-		{"stage nil option", func() { stage.FromSlice(pipeline.New(), xs, nil) }, "stage: nil option"},
-		{"stage.Workers 0", func() { stage.Workers(0) }, "stage: Workers: 0 is less than 1"},
-		{"stage.Workers -3", func() { stage.Workers(-3) }, "stage: Workers: -3 is less than 1"},
-		{"stage.Window 0", func() { stage.Window(0) }, "stage: Window: 0 is less than 1"},
-		{"stage.Weight nil", func() { stage.Weight[int](pipeline.Bytes, nil) }, "stage: Weight: function is nil"},
-		{"stage.Describe nil", func() { stage.Describe[int, int](nil) }, "stage: Describe: function is nil"},
-		{"stage.Weight type mismatch", func() {
-			p := pipeline.New()
-			stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (string, error) { return "", nil },
-				stage.Name("m"), stage.Weight(pipeline.Bytes, func(int) int64 { return 1 }))
-		}, `stage: Weight: stage "m" emits string, but the weight function is func(int) int64`},
-		{"stage.Describe type mismatch", func() {
-			p := pipeline.New()
-			stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (string, error) { return "", nil },
-				stage.Name("m"), stage.Describe(func(int, int) string { return "" }))
-		}, `stage: Describe: stage "m" has input int and emits string, but the describe function is func(int, int) string`},
-		{"stage.Describe type mismatch on a source", func() {
-			stage.FromSlice(pipeline.New(), xs, stage.Describe(func(string, string) string { return "" }))
-		}, `stage: Describe: stage "source" has input int and emits int, but the describe function is func(string, string) string`},
+		{"stage nil option", func() { stage.FromSlice(pipeline.New(), xs, nil) }, "stage: FromSlice: nil option"},
+		{"stage.WithWorkers 0", func() { stage.WithWorkers(0) }, "stage: WithWorkers: 0 is less than 1"},
+		{"stage.WithWorkers -3", func() { stage.WithWorkers(-3) }, "stage: WithWorkers: -3 is less than 1"},
+		{"stage.WithWindow 0", func() { stage.WithWindow(0) }, "stage: WithWindow: 0 is less than 1"},
+		{"Weigh nil", func() { stage.FromSlice(pipeline.New(), xs, stage.WithName("src")).Weigh(pipeline.Bytes, nil) }, `pipeline: Weigh: stage "src": function is nil`},
+		{"Describe nil", func() { stage.FromSlice(pipeline.New(), xs, stage.WithName("src")).Describe(nil) }, `pipeline: Describe: stage "src": function is nil`},
+		{"Describe after the stream is consumed", func() {
+			src := stage.FromSlice(pipeline.New(), xs, stage.WithName("src"))
+			stage.Map(src, ident, stage.WithName("m"))
+			src.Describe(func(int, int) string { return "" })
+		}, `pipeline: Describe: the output of stage "src" is already consumed by stage "m"; call it before passing the stream on`},
+		{"WithWorkers on a source", func() { stage.FromSlice(pipeline.New(), xs, stage.WithWorkers(2)) },
+			"stage: FromSlice does not take WithWorkers (it takes WithName, WithUnit)"},
+		{"WithWindow on an unordered map", func() { stage.Map(stage.FromSlice(pipeline.New(), xs), ident, stage.WithWindow(2)) },
+			"stage: Map does not take WithWindow (it takes WithName, WithWorkers, WithUnit)"},
+		{"WithWorkers on OnDone", func() {
+			stage.OnDone(stage.FromSlice(pipeline.New(), xs), func(int, int, error) {}, stage.WithWorkers(8))
+		}, "stage: OnDone does not take WithWorkers (it takes WithName)"},
 		{"stage.FromChan nil", func() { stage.FromChan[int](pipeline.New(), nil) }, "stage: FromChan: channel is nil"},
 		{"stage.FromSeq nil", func() { stage.FromSeq[int](pipeline.New(), nil) }, "stage: FromSeq: sequence is nil"},
 		{"stage.FromSeq typed nil", func() { stage.FromSeq(pipeline.New(), iter.Seq[int](nil)) }, "stage: FromSeq: sequence is nil"},
