@@ -100,5 +100,5 @@ func ExamplePanicError() {
 	var pe *pipeline.PanicError
 	fmt.Println(errors.As(err, &pe), err)
 	// Output:
-	// true pipeline: stage "divide": item 0: panic: runtime error: integer divide by zero
+	// true pipeline: stage "divide": item 0: panic: runtime error: integer divide by zero (at example_test.go:97)
 }

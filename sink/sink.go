@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 )
 
 // Option configures a sink.
@@ -52,11 +53,11 @@ const MaxBoundSize = 1 << 20
 func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) (map[S]T, error) {
 	c := newConfig(opts)
 	var m map[S]T
-	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name:  c.name,
 		Size:  func(n int) { m = make(map[S]T, n) },
 		Bound: func(n int) { m = make(map[S]T, min(n, MaxBoundSize)) },
-		Batch: func(items []pipeline.Item[S, T]) {
+		Batch: func(items []engine.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)
 			}
@@ -80,10 +81,10 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 	}
 	c := newConfig(opts)
 	var m map[K]T
-	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { m = make(map[K]T, n) },
-		Each: func(it pipeline.Item[S, T]) error {
+		Each: func(it engine.Item[S, T]) error {
 			if m == nil {
 				m = make(map[K]T)
 			}
@@ -102,10 +103,10 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 func Slice[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) ([]T, error) {
 	c := newConfig(opts)
 	var out []T
-	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name: c.name,
 		Size: func(n int) { out = make([]T, 0, n) },
-		Batch: func(items []pipeline.Item[S, T]) {
+		Batch: func(items []engine.Item[S, T]) {
 			for i := range items {
 				out = append(out, items[i].Value)
 			}
@@ -124,9 +125,9 @@ func ForEach[S, T any](ctx context.Context, in *pipeline.Stream[S, T], fn func(i
 		panic("sink: ForEach: function is nil")
 	}
 	c := newConfig(opts)
-	return pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+	return engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name: c.name,
-		Each: func(it pipeline.Item[S, T]) error { return fn(it.Input, it.Value) },
+		Each: func(it engine.Item[S, T]) error { return fn(it.Input, it.Value) },
 	})
 }
 
@@ -138,9 +139,9 @@ func Reduce[S, T, A any](ctx context.Context, in *pipeline.Stream[S, T], init A,
 	}
 	c := newConfig(opts)
 	acc := init
-	err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name: c.name,
-		Each: func(it pipeline.Item[S, T]) error {
+		Each: func(it engine.Item[S, T]) error {
 			acc = fn(acc, it.Value)
 			return nil
 		},
@@ -171,13 +172,13 @@ func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Optio
 			panic("sink: All: the iterator was ranged over twice; a pipeline runs once")
 		}
 		broke := false
-		err := pipeline.Consume(ctx, in, pipeline.Consumer[S, T]{
+		err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 			Name:         c.name,
 			PanicThrough: true,
-			Each: func(it pipeline.Item[S, T]) error {
+			Each: func(it engine.Item[S, T]) error {
 				if !yield(Result[S, T]{Input: it.Input, Value: it.Value}, nil) {
 					broke = true
-					return pipeline.ErrStop
+					return engine.ErrStop
 				}
 				return nil
 			},
@@ -186,11 +187,11 @@ func All[S, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Optio
 					// The loop has ended (a failure record may still
 					// arrive when the run was also cancelled): yield
 					// must not be called again.
-					return pipeline.ErrStop
+					return engine.ErrStop
 				}
 				if !yield(Result[S, T]{Input: ie.Input}, ie) {
 					broke = true
-					return pipeline.ErrStop
+					return engine.ErrStop
 				}
 				return nil
 			},

@@ -5,14 +5,15 @@ import (
 	"iter"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 )
 
 // sourceOpts are the options every source takes.
 const sourceOpts = optName | optUnit
 
-func sourceSpec[T any](what string, opts []Option) pipeline.SourceSpec[T] {
+func sourceSpec(what string, opts []Option) engine.SourceSpec {
 	c := newConfig(what, sourceOpts, opts)
-	return pipeline.SourceSpec[T]{Name: c.name, Unit: c.unit}
+	return engine.SourceSpec{Name: c.name, Unit: c.unit}
 }
 
 // FromSlice returns a source that emits the elements of xs. The stage's
@@ -22,7 +23,7 @@ func sourceSpec[T any](what string, opts []Option) pipeline.SourceSpec[T] {
 // WithName, WithUnit; the returned stream's Weigh and Describe methods give
 // a weight and a description per value.
 func FromSlice[T any](p *pipeline.Pipeline, xs []T, opts ...Option) *pipeline.Stream[T, T] {
-	return pipeline.SliceSource(p, sourceSpec[T]("FromSlice", opts), xs)
+	return engine.SliceSource(p, sourceSpec("FromSlice", opts), xs)
 }
 
 // FromChan returns a source that emits the values received from ch until ch
@@ -33,7 +34,7 @@ func FromChan[T any](p *pipeline.Pipeline, ch <-chan T, opts ...Option) *pipelin
 	if ch == nil {
 		panic("stage: FromChan: channel is nil")
 	}
-	return pipeline.ChanSource(p, sourceSpec[T]("FromChan", opts), ch)
+	return engine.ChanSource(p, sourceSpec("FromChan", opts), ch)
 }
 
 // FromSeq returns a source that emits the values of seq, iterated by one
@@ -44,7 +45,7 @@ func FromSeq[T any](p *pipeline.Pipeline, seq iter.Seq[T], opts ...Option) *pipe
 	if seq == nil {
 		panic("stage: FromSeq: sequence is nil")
 	}
-	return pipeline.FuncSource(p, sourceSpec[T]("FromSeq", opts), func(_ context.Context, emit func(T) bool) error {
+	return engine.FuncSource(p, sourceSpec("FromSeq", opts), func(_ context.Context, emit func(T) bool) error {
 		for v := range seq {
 			if !emit(v) {
 				break
@@ -64,5 +65,5 @@ func Generate[T any](p *pipeline.Pipeline, fn func(ctx context.Context, emit fun
 	if fn == nil {
 		panic("stage: Generate: function is nil")
 	}
-	return pipeline.FuncSource(p, sourceSpec[T]("Generate", opts), fn)
+	return engine.FuncSource(p, sourceSpec("Generate", opts), fn)
 }

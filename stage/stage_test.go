@@ -37,7 +37,7 @@ func TestMisusePanicsAtBuildTime(t *testing.T) {
 		{"window on an unordered filter", "stage: Filter does not take WithWindow (it takes WithName, WithWorkers, WithUnit)", func() {
 			stage.Filter(stage.FromSlice(pipeline.New(), []int{1}), func(int) bool { return true }, stage.WithWindow(3))
 		}},
-		{"stream consumed twice", `pipeline: the output of stage "source0" is already consumed by stage "map1"`, func() {
+		{"stream consumed twice", `pipeline: the output of stage "source0" is already consumed by stage "id"`, func() {
 			src := stage.FromSlice(pipeline.New(), []int{1})
 			stage.Map(src, id)
 			stage.Map(src, id)

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -31,23 +33,42 @@ func TestMisuse(t *testing.T) {
 		{"pipeline.New nil option", func() { pipeline.New(nil) }, "pipeline: New: nil option"},
 		{"pipeline.WithObserver nil", func() { pipeline.WithObserver(nil) }, "pipeline: WithObserver: observer is nil"},
 		{"pipeline.WithChunkSize 0", func() { pipeline.WithChunkSize(0) }, "pipeline: WithChunkSize: size 0 is less than 1"},
-		{"pipeline.NewStage workers 0", func() { pipeline.New().NewStage("s", pipeline.KindMap, 0, -1, nil) },
-			`pipeline: stage "s": worker count 0 is less than 1`},
-		{"pipeline.Transform nil function", func() {
-			p := pipeline.New()
-			pipeline.Transform[int, int, int](stage.FromSlice(p, xs), pipeline.TransformSpec[int, int]{Name: "t", Workers: 1}, nil)
+		{"engine.Attach no worker", func() {
+			engine.Attach([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs)},
+				engine.Spec[int, int, int, int]{Name: "s"}, engine.OperatorFunc[int, int, int, int](func(*engine.Worker[int, int, int, int]) {}))
+		}, `pipeline: stage "s": 0 workers for 1 inputs; each input needs a worker`},
+		{"engine.Attach nil operator", func() {
+			engine.Attach[int, int, int, int]([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs)},
+				engine.Spec[int, int, int, int]{Name: "t", Workers: 1}, nil)
 		}, `pipeline: stage "t": function is nil`},
-		{"pipeline.Transform negative window", func() {
-			p := pipeline.New()
-			pipeline.Transform(stage.FromSlice(p, xs), pipeline.TransformSpec[int, int]{Name: "t", Workers: 1, Window: -1},
-				func(_ context.Context, _ int, v int) (int, bool, error) { return v, true, nil })
+		{"engine.Attach negative window", func() {
+			engine.Attach([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs)},
+				engine.Spec[int, int, int, int]{Name: "t", Workers: 1, Window: -1}, engine.OperatorFunc[int, int, int, int](func(*engine.Worker[int, int, int, int]) {}))
 		}, `pipeline: stage "t": window -1 is negative`},
-		{"pipeline.ChanSource nil channel", func() { pipeline.ChanSource[int](pipeline.New(), pipeline.SourceSpec[int]{Name: "c"}, nil) },
+		{"engine.Attach changes the input type without Failure", func() {
+			engine.Attach([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs)},
+				engine.Spec[int, int, string, int]{Name: "t", Workers: 1}, engine.OperatorFunc[int, int, string, int](func(*engine.Worker[int, int, string, int]) {}))
+		}, `pipeline: stage "t": the pipeline input changes from int to string but Spec.Failure is nil`},
+		{"engine.Attach no input", func() {
+			engine.Attach(nil, engine.Spec[int, int, int, int]{Name: "t", Workers: 1}, engine.OperatorFunc[int, int, int, int](func(*engine.Worker[int, int, int, int]) {}))
+		}, `pipeline: stage "t": no input`},
+		{"engine.ChanSource nil channel", func() { engine.ChanSource[int](pipeline.New(), engine.SourceSpec{Name: "c"}, nil) },
 			`pipeline: source "c": channel is nil`},
-		{"pipeline.FuncSource nil function", func() { pipeline.FuncSource[int](pipeline.New(), pipeline.SourceSpec[int]{Name: "g"}, nil) },
+		{"engine.FuncSource nil function", func() { engine.FuncSource[int](pipeline.New(), engine.SourceSpec{Name: "g"}, nil) },
 			`pipeline: source "g": function is nil`},
+		{"nil pipeline", func() { stage.FromSlice(nil, xs) }, "pipeline: FromSlice: the pipeline is nil; create one with pipeline.New"},
+		{"zero pipeline", func() {
+			var p pipeline.Pipeline
+			stage.Generate(&p, func(context.Context, func(int) bool) error { return nil })
+		}, "pipeline: Generate: the pipeline is a zero value; create one with pipeline.New"},
+		{"nil stream", func() { stage.Map[int, int, int](nil, ident) }, `pipeline: stage ident: the stream is nil or a zero value; streams come from stage constructors such as stage.FromSlice`},
+		{"ItemErrors of the wrong input type", func() {
+			p := pipeline.New(pipeline.WithContinueOnError())
+			_, err := sink.Count(ctx, stage.Map(stage.FromSlice(p, xs), func(context.Context, int) (int, error) { return 0, errors.New("no") }))
+			pipeline.ItemErrors[string](err)
+		}, "pipeline: ItemErrors[string]: the error holds item errors for pipeline input type int; use ItemErrors[int]"},
 		{"pipeline.Consume nil Each", func() {
-			pipeline.Consume(ctx, stage.FromSlice(pipeline.New(), xs), pipeline.Consumer[int, int]{})
+			engine.Consume(ctx, stage.FromSlice(pipeline.New(), xs), engine.Consumer[int, int]{})
 		}, "pipeline: Consume: Each and Batch are nil"},
 		{"stream consumed twice", func() {
 			p := pipeline.New()
@@ -68,20 +89,17 @@ func TestMisuse(t *testing.T) {
 		}, "pipeline: adding a source stage: the pipeline has already run; build a new one for each run"},
 		{"stage added after the run", func() {
 			p := pipeline.New()
-			s := stage.Map(stage.FromSlice(p, xs), ident)
-			_, _ = sink.Count(ctx, s)
-			p.NewStage("late", pipeline.KindMap, 1, -1, nil)
+			src := stage.FromSlice(p, xs)
+			_, _ = sink.Count(ctx, stage.Map(src, ident))
+			engine.Attach([]*pipeline.Stream[int, int]{src}, engine.Spec[int, int, int, int]{Name: "late", Workers: 1},
+				engine.OperatorFunc[int, int, int, int](func(*engine.Worker[int, int, int, int]) {}))
 		}, `pipeline: adding stage "late": the pipeline has already run; build a new one for each run`},
-		{"SetUnit after the run", func() {
+		{"Weigh after the run", func() {
 			p := pipeline.New()
-			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
-			p.Stages()[0].SetUnit(pipeline.Bytes)
-		}, "pipeline: SetUnit: the pipeline has already run; build a new one for each run"},
-		{"SetDescriber after the run", func() {
-			p := pipeline.New()
-			_, _ = sink.Count(ctx, stage.FromSlice(p, xs))
-			p.Stages()[0].SetDescriber(func() string { return "" })
-		}, "pipeline: SetDescriber: the pipeline has already run; build a new one for each run"},
+			src := stage.FromSlice(p, xs)
+			_, _ = sink.Count(ctx, src)
+			src.Weigh(pipeline.Bytes, func(int) int64 { return 1 })
+		}, "pipeline: Weigh: the pipeline has already run; build a new one for each run"},
 		{"run with a nil context", func() {
 			//lint:ignore SA1012 the nil context is the misuse under test
 			_, _ = sink.Count(nil, stage.FromSlice(pipeline.New(), xs)) //nolint:staticcheck

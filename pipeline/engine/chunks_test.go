@@ -1,4 +1,4 @@
-package pipeline_test
+package engine_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
@@ -178,11 +179,11 @@ func TestEdgeHoldsEdgeChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The chunk being consumed and a full edge.
-		if want := int64(pipeline.EdgeChunks); pipeline.EdgeChunks < 16 || ahead < want {
+		if want := int64(engine.EdgeChunks); engine.EdgeChunks < 16 || ahead < want {
 			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at least %d (EdgeChunks %d, want at least 16)",
-				ahead, want, pipeline.EdgeChunks)
+				ahead, want, engine.EdgeChunks)
 		}
-		if ahead > int64(pipeline.EdgeChunks)+2 {
+		if ahead > int64(engine.EdgeChunks)+2 {
 			t.Errorf("the producer handed on %d items ahead, more than the edge holds", ahead)
 		}
 		checkBalanced(t, p)
@@ -211,7 +212,7 @@ func TestEdgeBoundsItems(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The chunk being consumed, a full edge and the chunk that does not fit.
-		if limit := int64(pipeline.EdgeItems*chunk + 2*chunk); ahead > limit {
+		if limit := int64(engine.EdgeItems*chunk + 2*chunk); ahead > limit {
 			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at most %d", ahead, limit)
 		}
 		checkBalanced(t, p)
@@ -239,7 +240,7 @@ func TestFullEdgeRefillsAtHalf(t *testing.T) {
 		// it is more than half full, the producer stays put; then it
 		// refills it in one burst. (Woken for every chunk, it handed on one
 		// more item after each one consumed.)
-		capacity := min(pipeline.EdgeChunks, pipeline.EdgeItems)
+		capacity := min(engine.EdgeChunks, engine.EdgeItems)
 		half := capacity / 2
 		if outs[0] != outs[half-2] {
 			t.Errorf("the producer went on before the edge was half empty: %v", outs[:half])
@@ -270,10 +271,10 @@ func TestConsumerBound(t *testing.T) {
 		s := stage.Filter(stage.Map(src, func(_ context.Context, x int) (int, error) { return x, nil }), func(x int) bool { return x%3 == 0 })
 		size, bound := -1, -1
 		n := 0
-		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
+		err := engine.Consume(context.Background(), s, engine.Consumer[int, int]{
 			Size:  func(k int) { size = k },
 			Bound: func(k int) { bound = k },
-			Batch: func(items []pipeline.Item[int, int]) { n += len(items) },
+			Batch: func(items []engine.Item[int, int]) { n += len(items) },
 		})
 		if err != nil || n != 334 {
 			t.Fatalf("known=%t: %d items, %v", known, n, err)

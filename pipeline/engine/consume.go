@@ -1,4 +1,4 @@
-package pipeline
+package engine
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"fmt"
 )
 
-// ErrStop may be returned by a [Consumer]'s Each to stop the run early: the
-// run is cancelled with cause [ErrStopped], its goroutines exit, and Consume
-// returns no error for it.
+// ErrStop may be returned by a [Consumer]'s Each or Failed to stop the run
+// early: the run is cancelled with cause [ErrStopped], its goroutines exit,
+// and Consume returns no error for it.
 var ErrStop = errors.New("pipeline: stop")
 
 // Consumer describes a sink to [Consume].
@@ -24,22 +24,20 @@ type Consumer[S, T any] struct {
 	// passed once the run is cancelled. It is for sinks that only store
 	// results (a map, a slice): it cannot fail or stop the run, it must not
 	// keep the slice, and it should not panic (a panic fails the item being
-	// stored, and the run with it under fail-fast). Calling a function per
-	// chunk instead of per item is what lets a sink keep up with tiny
-	// items.
+	// stored, and the run with it under fail-fast).
 	//
 	// Batch is called by the goroutines of the stage that feeds the sink,
 	// which take turns storing their own results, while the goroutine that
 	// called Consume waits for the end of the input: results that arrive
 	// one at a time then wake no goroutine. (A source right before the sink
-	// is read by the goroutine that called Consume, which then calls
-	// Batch itself.) Calls
-	// never overlap, each happens before the next, and all before Consume
-	// returns. Failed, when set with Batch, is called the same way.
+	// is read by the goroutine that called Consume, which then calls Batch
+	// itself.) Calls never overlap, each happens before the next, and all
+	// before Consume returns. Failed, when set with Batch, is called the
+	// same way.
 	Batch func([]Item[S, T])
 	// Failed, when set, receives each item failure (under
-	// ContinueOnError) as it arrives instead of Consume keeping it for its
-	// returned error. Returning ErrStop stops the run.
+	// continue-on-error) as it arrives instead of Consume keeping it for
+	// its returned error. Returning ErrStop stops the run.
 	Failed func(*ItemError[S]) error
 	// PanicThrough lets a panic in Each or Failed go up the stack of the
 	// goroutine that called Consume (after the run is stopped and its
@@ -53,8 +51,7 @@ type Consumer[S, T any] struct {
 	// Bound, when set, is called once before the first item, instead of
 	// Size, when only an upper bound on the number of items is known: a
 	// slice source followed by stages that emit at most one item per item
-	// taken in, some of them filters. A sink may size its storage to it
-	// (a hand-written loop would size its map to the input's length).
+	// taken in, some of them filters.
 	Bound func(n int)
 }
 
@@ -62,13 +59,12 @@ type Consumer[S, T any] struct {
 // length of a slice source upstream when every stage in between emits at
 // most one item per item taken in.
 func upperBound(st *Stage) (int64, bool) {
-	for up := st.upstream; up != nil; up = up.upstream {
+	for up := st.Upstream(); up != nil; up = up.Upstream() {
 		switch {
+		case len(up.upstreams) > 1 || up.shape == Many:
+			return 0, false
 		case up.total >= 0:
 			return up.total, true
-		case up.kind == KindMap, up.kind == KindFilter, up.kind == KindCallback:
-		default:
-			return 0, false
 		}
 	}
 	return 0, false
@@ -79,16 +75,24 @@ func upperBound(st *Stage) (int64, bool) {
 // a time: see [Consumer]). It returns when every goroutine of the run has
 // exited. The error is nil on success; under fail-fast it is the first
 // failure (an [*ItemError]), or the cause of ctx when ctx was cancelled;
-// under [WithContinueOnError] it joins every failure not given to c.Failed, any
+// under continue-on-error it joins every failure not given to c.Failed, any
 // source error and the cause of ctx. It panics if both c.Each and c.Batch
-// are nil, if in is already consumed or if the pipeline has already run.
+// are nil, if in is nil or already consumed, or if the pipeline has already
+// run.
 func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) error {
+	in.check("Consume")
 	if c.Each == nil && c.Batch == nil {
 		panic("pipeline: Consume: Each and Batch are nil")
 	}
 	p := in.p
-	st := p.NewStage(c.Name, KindSink, 1, -1, in.from)
-	in.attach(st)
+	st := p.newStage(c.Name, KindSink, OneToOne, 1, -1, []*Stage{in.from})
+	var failures []error
+	k := &sink[S, T]{st: st, c: c, failures: &failures, s: in}
+	how := byWorkers
+	if c.Batch != nil && !c.PanicThrough {
+		how = byStore
+	}
+	feed := in.attach(st, how, k.chunk)
 	n, final := st.Total()
 	switch {
 	case final && c.Size != nil:
@@ -98,13 +102,9 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			c.Bound(int(n))
 		}
 	}
-	var failures []error
-	k := &consumer[S, T]{st: st, c: c, failures: &failures}
-	if c.Batch != nil && !c.PanicThrough {
-		// A sink that only stores results is fed by the producers
-		// themselves when they hand on chunks (see sinkFeed): consuming a
-		// chunk is the same code on their goroutines, one at a time.
-		in.feedDirect(k.chunk)
+	var feeds []*Stage
+	if in.sourceless {
+		feeds = append(feeds, in.from)
 	}
 	consume := func(r *run) error {
 		var buf []Item[S, T] // for feeds that copy: grown as needed
@@ -115,29 +115,28 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			if !completed {
 				// c.Each or c.Failed is panicking up the caller's stack
 				// (PanicThrough): account for the rest of the input.
-				k.abandon(in, chunk, buf)
+				k.abandon(feed, chunk, buf)
 			}
 		}()
 		for {
 			var ok bool
-			chunk, ok = in.next(r, &buf, want, nil)
+			chunk, ok = feed.next(r, &buf, want, noWait{})
 			if !ok {
 				break
 			}
 			k.chunk(chunk)
-			in.release(chunk)
-			want = chunkTarget(k.own, k.own, p.cfg.chunk)
+			feed.release(chunk)
+			want = chunkTarget(k.own, k.own, p.cfg.ChunkSize)
+			if p.knobs.noSizing {
+				want = p.cfg.ChunkSize
+			}
 		}
-		in.finishFeed()
 		completed = true
-		if in.chunks == nil {
-			in.from.finished.Store(true)
-		}
 		return nil
 	}
 	// The consumer is ready before any worker starts: a direct feed may
 	// call it from the first result on.
-	err := p.execute(ctx, st, func(r *run) { k.r = r }, consume)
+	err := p.execute(ctx, st, feeds, func(r *run) { k.r = r }, consume)
 	if err != nil && errors.Is(err, ErrStopped) {
 		err = nil
 	}
@@ -147,9 +146,10 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	return errors.Join(append([]error{err}, failures...)...)
 }
 
-type consumer[S, T any] struct {
+type sink[S, T any] struct {
 	r                          *run
 	st                         *Stage
+	s                          *Stream[S, T]
 	c                          Consumer[S, T]
 	failures                   *[]error
 	own                        int64
@@ -157,9 +157,16 @@ type consumer[S, T any] struct {
 	in, out, failed, cancelled int64
 }
 
+func (k *sink[S, T]) units(it *Item[S, T]) int64 {
+	if k.s.units == nil {
+		return 1
+	}
+	return k.s.units(it.Input)
+}
+
 // chunk consumes one chunk, publishes the counts and returns the time it
 // took.
-func (k *consumer[S, T]) chunk(chunk []Item[S, T]) int64 {
+func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
 	start := clock()
 	for i := 0; i < len(chunk); {
 		if k.c.PanicThrough {
@@ -175,61 +182,62 @@ func (k *consumer[S, T]) chunk(chunk []Item[S, T]) int64 {
 		m.cost.Store(k.own)
 	}
 	m.busy.Add(el)
+	k.publish()
+	return el
+}
+
+func (k *sink[S, T]) publish() {
+	m := &k.st.m
 	m.in.Add(k.in)
 	m.out.Add(k.out)
+	m.emitted.Add(k.out)
 	m.failed.Add(k.failed)
 	m.cancelled.Add(k.cancelled)
 	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
-	return el
 }
 
 // abandon is called when the consumer's function panicked through on
 // chunk[k.pos]: that item was consumed, the rest of the chunk and of the
 // input is counted as cancelled, so that every item is still accounted for.
 // It stops the run and returns when the input has ended.
-func (k *consumer[S, T]) abandon(in *Stream[S, T], chunk []Item[S, T], buf []Item[S, T]) {
+func (k *sink[S, T]) abandon(feed inlet[S, T], chunk []Item[S, T], buf []Item[S, T]) {
 	k.r.stop()
 	if k.pos < len(chunk) {
-		if chunk[k.pos].Err == nil {
-			k.out++
+		if it := &chunk[k.pos]; it.Err == nil {
+			k.out += k.units(it)
 		}
-		for _, it := range chunk[k.pos+1:] {
-			if it.Err == nil {
-				k.in++
-				k.cancelled++
+		for i := range chunk[k.pos+1:] {
+			if it := &chunk[k.pos+1+i]; it.Err == nil {
+				u := k.units(it)
+				k.in += u
+				k.cancelled += u
 			}
 		}
 	}
 	for {
-		rest, ok := in.next(k.r, &buf, k.r.p.cfg.chunk, nil)
+		rest, ok := feed.next(k.r, &buf, k.r.p.cfg.ChunkSize, noWait{})
 		if !ok {
 			break
 		}
-		for _, it := range rest {
-			if it.Err == nil {
-				k.in++
-				k.cancelled++
+		for i := range rest {
+			if it := &rest[i]; it.Err == nil {
+				u := k.units(it)
+				k.in += u
+				k.cancelled += u
 			}
 		}
 	}
-	if in.chunks == nil {
-		in.from.finished.Store(true)
-	}
-	m := &k.st.m
-	m.in.Add(k.in)
-	m.out.Add(k.out)
-	m.failed.Add(k.failed)
-	m.cancelled.Add(k.cancelled)
-	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
+	k.publish()
 }
 
-func (k *consumer[S, T]) segment(chunk []Item[S, T], from int) (next int) {
+func (k *sink[S, T]) segment(chunk []Item[S, T], from int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
+			it := &chunk[k.pos]
 			if k.c.Batch != nil {
-				k.in++ // batches count their items once fed
+				k.in += k.units(it) // batches count their items once fed
 			}
-			k.fail(chunk[k.pos].Input, &PanicError{Value: v, Stack: stack(v)})
+			k.fail(it, newPanicError(v))
 			next = k.pos + 1
 		}
 	}()
@@ -238,29 +246,30 @@ func (k *consumer[S, T]) segment(chunk []Item[S, T], from int) (next int) {
 
 // items feeds chunk[from:] to the consumer, keeping in k.pos the index of
 // the item being consumed, and returns len(chunk).
-func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
+func (k *sink[S, T]) items(chunk []Item[S, T], from int) int {
 	if k.c.Batch != nil {
 		return k.batches(chunk, from)
 	}
 	for k.pos = from; k.pos < len(chunk); k.pos++ {
-		it := chunk[k.pos]
+		it := &chunk[k.pos]
 		if it.Err != nil {
 			k.failedUpstream(it.Err)
 			continue
 		}
-		k.in++
+		u := k.units(it)
+		k.in += u
 		if k.r.stopping() {
-			k.cancelled++
+			k.cancelled += u
 			continue
 		}
-		switch err := k.c.Each(it); {
+		switch err := k.c.Each(*it); {
 		case err == nil:
-			k.out++
+			k.out += u
 		case errors.Is(err, ErrStop):
-			k.out++
+			k.out += u
 			k.r.stop()
 		default:
-			k.fail(it.Input, err)
+			k.fail(it, err)
 		}
 	}
 	return len(chunk)
@@ -268,7 +277,7 @@ func (k *consumer[S, T]) items(chunk []Item[S, T], from int) int {
 
 // batches feeds chunk[from:] to c.Batch in runs of successful items, with
 // k.pos at the start of the run being fed, and returns len(chunk).
-func (k *consumer[S, T]) batches(chunk []Item[S, T], from int) int {
+func (k *sink[S, T]) batches(chunk []Item[S, T], from int) int {
 	for i := from; i < len(chunk); {
 		if err := chunk[i].Err; err != nil {
 			k.pos = i
@@ -281,6 +290,12 @@ func (k *consumer[S, T]) batches(chunk []Item[S, T], from int) int {
 			j++
 		}
 		n := int64(j - i)
+		if k.s.units != nil {
+			n = 0
+			for x := i; x < j; x++ {
+				n += k.units(&chunk[x])
+			}
+		}
 		if k.r.stopping() {
 			k.in += n
 			k.cancelled += n
@@ -295,14 +310,15 @@ func (k *consumer[S, T]) batches(chunk []Item[S, T], from int) int {
 	return len(chunk)
 }
 
-func (k *consumer[S, T]) fail(input S, err error) {
+func (k *sink[S, T]) fail(it *Item[S, T], err error) {
+	u := k.units(it)
 	if k.r.stopping() && isCancellation(k.r, err) {
-		k.cancelled++
+		k.cancelled += u
 		return
 	}
-	k.failed++
-	ie := &ItemError[S]{Input: input, Stage: k.st.name, Err: err}
-	if k.r.p.cfg.continueOnError {
+	k.failed += u
+	ie := &ItemError[S]{Input: it.Input, Stage: k.st.name, Err: err}
+	if k.r.p.cfg.ContinueOnError {
 		k.failedUpstream(ie)
 		return
 	}
@@ -310,12 +326,18 @@ func (k *consumer[S, T]) fail(input S, err error) {
 }
 
 // failedUpstream handles a failure record: it goes to c.Failed or is kept.
-func (k *consumer[S, T]) failedUpstream(err error) {
-	if k.r.stopping() && k.r.p.cfg.continueOnError && k.stoppedOnPurpose() {
+func (k *sink[S, T]) failedUpstream(err error) {
+	if k.r.stopping() && k.r.p.cfg.ContinueOnError && k.r.stoppedOnPurpose() {
 		return // the consumer stopped: what still arrives is not wanted
 	}
 	ie, ok := err.(*ItemError[S])
 	if !ok {
+		if _, other := err.(anyItemError); other {
+			// An item that failed before a stage changed the pipeline's
+			// input type (a batch): kept as it is.
+			*k.failures = append(*k.failures, err)
+			return
+		}
 		ie = &ItemError[S]{Stage: k.st.name, Err: fmt.Errorf("pipeline: unexpected failure record: %w", err)}
 	}
 	if k.c.Failed != nil {
@@ -325,10 +347,4 @@ func (k *consumer[S, T]) failedUpstream(err error) {
 		return
 	}
 	*k.failures = append(*k.failures, ie)
-}
-
-func (k *consumer[S, T]) stoppedOnPurpose() bool {
-	k.r.mu.Lock()
-	defer k.r.mu.Unlock()
-	return k.r.stopped
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package engine_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
@@ -50,8 +51,8 @@ func TestSlowResultsFeedTheSinkDirectly(t *testing.T) {
 			calls   int
 			elsewhr int
 		)
-		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
-			Batch: func(items []pipeline.Item[int, int]) {
+		err := engine.Consume(context.Background(), s, engine.Consumer[int, int]{
+			Batch: func(items []engine.Item[int, int]) {
 				if !mu.TryLock() {
 					t.Error("two Batch calls overlap")
 					return
@@ -129,8 +130,8 @@ func TestDirectFeedPanicFailsTheRun(t *testing.T) {
 			time.Sleep(time.Duration(x) * time.Millisecond)
 			return x, nil
 		}, stage.WithWorkers(8))
-		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
-			Batch: func(items []pipeline.Item[int, int]) {
+		err := engine.Consume(context.Background(), s, engine.Consumer[int, int]{
+			Batch: func(items []engine.Item[int, int]) {
 				for _, it := range items {
 					if it.Input == 42 {
 						panic("no room for 42")
@@ -157,8 +158,8 @@ func TestDirectFeedIsBounded(t *testing.T) {
 		s := stage.Map(stage.FromSlice(p, ints(2000)), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(workers))
 		var most int64
 		stored := 0
-		err := pipeline.Consume(context.Background(), s, pipeline.Consumer[int, int]{
-			Batch: func(items []pipeline.Item[int, int]) {
+		err := engine.Consume(context.Background(), s, engine.Consumer[int, int]{
+			Batch: func(items []engine.Item[int, int]) {
 				time.Sleep(time.Millisecond) // a slow store
 				// Handed on by the stage and not yet stored, this batch
 				// included.
@@ -170,7 +171,7 @@ func TestDirectFeedIsBounded(t *testing.T) {
 		if err != nil || stored != 2000 {
 			t.Fatalf("stored %d of 2000, %v", stored, err)
 		}
-		bound := int64(pipeline.EdgeItems*chunk + workers*chunk + chunk)
+		bound := int64(engine.EdgeItems*chunk + workers*chunk + chunk)
 		t.Logf("at most %d results waited to be stored (bound %d)", most, bound)
 		if most > bound {
 			t.Errorf("%d results waited to be stored, more than %d", most, bound)

@@ -1,4 +1,4 @@
-package pipeline
+package engine
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 )
 
 // SourceSpec describes a source stage.
-type SourceSpec[T any] struct {
+type SourceSpec struct {
 	// Name of the stage; empty means "source" and its index.
 	Name string
 	// Unit names what the source's weight counts; a weight function set
@@ -15,8 +15,8 @@ type SourceSpec[T any] struct {
 	Unit Unit
 }
 
-func (spec SourceSpec[T]) stage(p *Pipeline, total int64) *Stage {
-	st := p.NewStage(spec.Name, KindSource, 1, total, nil)
+func (spec SourceSpec) stage(p *Pipeline, total int64) *Stage {
+	st := p.newStage(spec.Name, KindSource, OneToOne, 1, total, nil)
 	st.unit = spec.Unit
 	return st
 }
@@ -34,22 +34,25 @@ func describeLast[T any](st *Stage, describe func(T, T) string, last *atomic.Poi
 	}
 }
 
-// SliceSource attaches a source that emits the elements of xs in order. Its
+// SliceSource adds a source that emits the elements of xs in order. Its
 // total is len(xs). The source has no goroutine: the workers of the next
 // stage take index ranges of xs directly. xs must not be modified until the
 // run ends.
-func SliceSource[T any](p *Pipeline, spec SourceSpec[T], xs []T) *Stream[T, T] {
+func SliceSource[T any](p *Pipeline, spec SourceSpec, xs []T) *Stream[T, T] {
+	p.valid("FromSlice")
 	st := spec.stage(p, int64(len(xs)))
 	s := newStream[T, T](p, st)
+	s.sourceless = true
 	var last atomic.Pointer[T]
 	var weight func(T) int64
 	var describe bool
-	s.onAttach = func() {
+	s.onAttach = append(s.onAttach, func() {
 		describeLast(st, s.describe, &last)
 		weight, describe = s.weigh, s.describe != nil
-	}
-	s.slice = &sliceFeed[T, T]{
-		n: int64(len(xs)),
+	})
+	s.feed = &sliceFeed[T, T]{
+		from: st,
+		n:    int64(len(xs)),
 		fill: func(dst []Item[T, T], lo, hi int) []Item[T, T] {
 			for _, v := range xs[lo:hi] {
 				dst = append(dst, Item[T, T]{Input: v, Value: v})
@@ -68,28 +71,31 @@ func SliceSource[T any](p *Pipeline, spec SourceSpec[T], xs []T) *Stream[T, T] {
 		},
 	}
 	if len(xs) == 0 {
-		st.finished.Store(true)
+		markEmpty(st)
 	}
 	return s
 }
 
-// ChanSource attaches a source that emits the values received from ch until
-// it is closed or the run is cancelled. The source has no goroutine: the
-// workers of the next stage receive from ch directly. Values still in ch when
-// the run is cancelled are left there. It panics if ch is nil.
-func ChanSource[T any](p *Pipeline, spec SourceSpec[T], ch <-chan T) *Stream[T, T] {
+// ChanSource adds a source that emits the values received from ch until it
+// is closed or the run is cancelled. The source has no goroutine: the
+// workers of the next stage receive from ch directly. Values still in ch
+// when the run is cancelled are left there. It panics if ch is nil.
+func ChanSource[T any](p *Pipeline, spec SourceSpec, ch <-chan T) *Stream[T, T] {
+	p.valid("FromChan")
 	if ch == nil {
 		panic(fmt.Sprintf("pipeline: source %q: channel is nil", spec.Name))
 	}
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
-	s.items = ch
-	s.onAttach = func() { s.fromValue = itemMaker(st, s) }
+	s.sourceless = true
+	f := &valueFeed[T]{from: st, ch: ch}
+	s.feed = f
+	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
 	return s
 }
 
 // itemMaker returns the function that turns a source value into an Item,
-// weighing and recording it for the description when the spec asks.
+// weighing and recording it for the description when the stream asks.
 func itemMaker[T any](st *Stage, s *Stream[T, T]) func(T) Item[T, T] {
 	weight := s.weigh
 	if weight == nil && s.describe == nil {
@@ -110,63 +116,59 @@ func itemMaker[T any](st *Stage, s *Stream[T, T]) func(T) Item[T, T] {
 	}
 }
 
-// SourceBuffer is the capacity, in items, of the channel between a source's
+// sourceBuffer is the capacity, in items, of the channel between a source's
 // own goroutine ([FuncSource]) and the next stage.
-const SourceBuffer = 1024
+const sourceBuffer = 1024
 
-// FuncSource attaches a source whose one goroutine runs produce, which calls
+// FuncSource adds a source whose one goroutine runs produce, which calls
 // emit for each value in order. emit blocks while the next stage is busy and
 // returns false once the run is cancelled; produce should then return. An
 // error returned by produce (other than one caused by the cancellation)
 // fails the run under fail-fast, and is returned next to the item failures
-// under [WithContinueOnError]; a panic in produce becomes such an error too.
-// It panics if produce is nil.
-func FuncSource[T any](p *Pipeline, spec SourceSpec[T], produce func(ctx context.Context, emit func(T) bool) error) *Stream[T, T] {
+// under continue-on-error; a panic in produce becomes such an error too. It
+// panics if produce is nil.
+func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Context, emit func(T) bool) error) *Stream[T, T] {
+	p.valid("Generate")
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
-	ch := make(chan T, SourceBuffer)
-	s.items = ch
-	s.itemsOwned = true
-	s.onAttach = func() { s.fromValue = itemMaker(st, s) }
+	ch := make(chan T, sourceBuffer)
+	f := &valueFeed[T]{from: st, ch: ch, owned: true}
+	s.feed = f
+	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
 	p.starts = append(p.starts, func(r *run) {
-		r.pool.Go(func() {
-			defer func() {
-				close(ch)
-				st.finished.Store(true)
-			}()
-			ctx := workerContext(r, st)
+		goStage(r, st, 1, func(int) {
+			defer close(ch)
+			ctx := context.WithValue(r.ctx, stageKey{}, st)
 			done := r.ctx.Done()
 			emit := func(v T) bool {
 				if r.stopping() {
-					// The fast path below would still succeed while
-					// the next stage drains the buffer after the
+					// The fast path below would still succeed while the
+					// next stage drains the buffer after the
 					// cancellation, and the producer would go on.
 					return false
 				}
 				select {
 				case ch <- v:
-					st.m.in.Add(1)
-					st.m.out.Add(1)
-					return true
 				default:
+					select {
+					case ch <- v:
+					case <-done:
+						return false
+					}
 				}
-				select {
-				case ch <- v:
-					st.m.in.Add(1)
-					st.m.out.Add(1)
-					return true
-				case <-done:
-					return false
-				}
+				st.m.in.Add(1)
+				st.m.out.Add(1)
+				st.m.emitted.Add(1)
+				return true
 			}
 			var err error
 			func() {
 				defer func() {
 					if v := recover(); v != nil {
-						err = &PanicError{Value: v, Stack: stack(v)}
+						err = newPanicError(v)
 					}
 				}()
 				err = produce(ctx, emit)
@@ -174,7 +176,7 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec[T], produce func(ctx context
 			if err != nil && !(r.stopping() && isCancellation(r, err)) {
 				r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
 			}
-		})
+		}, nil, nil)
 	})
 	return s
 }

@@ -1,0 +1,304 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// sliceFeed hands out index ranges of a slice to the workers of the stage
+// that consumes it: one atomic add per range, no goroutine, no channel.
+type sliceFeed[S, T any] struct {
+	from      *Stage
+	n         int64
+	cursor    atomic.Int64
+	consumers int64
+	fill      func(dst []Item[S, T], lo, hi int) []Item[S, T]
+}
+
+func (f *sliceFeed[S, T]) next(r *run, buf *[]Item[S, T], want int, _ waiter) ([]Item[S, T], bool) {
+	if r.stopping() {
+		return nil, false
+	}
+	// Guided self-scheduling: never take more than a share of what is
+	// left, so that the last items spread over every worker.
+	left := f.n - f.cursor.Load()
+	if share := left / (2 * f.consumers); share < int64(want) {
+		want = int(max(share, 1))
+	}
+	hi := f.cursor.Add(int64(want))
+	lo := hi - int64(want)
+	if lo >= f.n {
+		return nil, false
+	}
+	hi = min(hi, f.n)
+	f.from.m.in.Add(hi - lo)
+	f.from.m.out.Add(hi - lo)
+	f.from.m.emitted.Add(hi - lo)
+	*buf = f.fill((*buf)[:0], int(lo), int(hi))
+	return *buf, true
+}
+
+func (f *sliceFeed[S, T]) release([]Item[S, T]) {}
+
+// valueFeed is a channel of single values read by the consumers: a user's
+// channel (FromChan), or the channel a generator's goroutine fills.
+type valueFeed[T any] struct {
+	from *Stage
+	ch   <-chan T
+	// owned says that ch is fed by the source's own goroutine, which
+	// counts what it emits and closes the channel promptly on
+	// cancellation; otherwise ch is the user's channel.
+	owned bool
+	item  func(T) Item[T, T] // builds an Item from a value
+}
+
+func (f *valueFeed[T]) next(r *run, buf *[]Item[T, T], want int, w waiter) ([]Item[T, T], bool) {
+	if !f.owned && r.stopping() {
+		// Values still in a channel the user owns stay there.
+		return nil, false
+	}
+	b := (*buf)[:0]
+	var v T
+	var ok bool
+	select {
+	case v, ok = <-f.ch:
+	default:
+		w.idle()
+		select {
+		case v, ok = <-f.ch:
+		case <-w.wake():
+			return nil, true
+		case <-r.ctx.Done():
+			if !f.owned {
+				// A channel the user owns may never close: stop reading it.
+				return nil, false
+			}
+			v, ok = <-f.ch // our own producer closes it promptly
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	b = append(b, f.item(v))
+more:
+	for len(b) < want {
+		select {
+		case v, ok = <-f.ch:
+			if !ok {
+				break more
+			}
+			b = append(b, f.item(v))
+		default:
+			break more
+		}
+	}
+	if !f.owned {
+		// No producer goroutine counts for the source: count here.
+		n := int64(len(b))
+		f.from.m.in.Add(n)
+		f.from.m.out.Add(n)
+		f.from.m.emitted.Add(n)
+	}
+	*buf = b
+	return b, true
+}
+
+func (f *valueFeed[T]) release([]Item[T, T]) {}
+
+// directFeed is how the producers of a sink's input feed a sink that only
+// stores results (a batch consumer): they consume their chunks themselves,
+// one goroutine at a time, instead of sending them to the sink's goroutine,
+// which waits for the end of the input. No goroutine is woken per chunk and
+// none waits for one that is ready but not running: results that arrive one
+// by one cost a lock, not a wake-up.
+//
+// A producer that finds the sink taken (mu held) queues its chunk and goes
+// on: the holder consumes the queue, in order, before it lets go of mu, and
+// looks again after letting go (so a chunk queued as it let go is not left
+// behind). A producer that finds the queue over the edge's item bound waits
+// until the holder has stored half of it (the holder goes on storing while
+// anything is queued, so one goroutine keeps storing while the others
+// produce), which bounds memory as a full edge does. Chunks are consumed in
+// the order they were queued, so each producer's keep theirs.
+type directFeed[S, T any] struct {
+	// mu is held (a value in it) while consuming. It is a channel, not a
+	// mutex, because the holder may block in consume: a goroutine waiting
+	// on a channel is durably blocked (testing/synctest can advance time
+	// past it).
+	mu      chan struct{}
+	consume func([]Item[S, T]) int64 // returns the time it took, ns
+	limit   int
+	closed  chan struct{} // closed when every producer has exited
+
+	qmu       sync.Mutex // guards queue
+	queue     [][]Item[S, T]
+	spare     [][]Item[S, T] // the last queue consumed, for reuse; under mu
+	count     atomic.Int64   // chunks in queue
+	queued    atomic.Int64   // items in queue
+	maxQueued int64
+	space     chan struct{}
+	waiters   atomic.Int32
+	// free holds queued chunks once stored, for the producers to fill
+	// again; nil when they keep pointers into their chunks (a describer).
+	free chan []Item[S, T]
+}
+
+func newDirectFeed[S, T any](p *Pipeline, producers int, recycle bool, consume func([]Item[S, T]) int64) *directFeed[S, T] {
+	d := &directFeed[S, T]{
+		mu:        make(chan struct{}, 1),
+		consume:   consume,
+		limit:     p.cfg.ChunkSize,
+		closed:    make(chan struct{}),
+		maxQueued: int64(edgeItems * p.cfg.ChunkSize),
+		space:     make(chan struct{}, producers),
+	}
+	if recycle {
+		d.free = make(chan []Item[S, T], 2*producers)
+	}
+	return d
+}
+
+// next, for the sink's own goroutine, waits for the producers to exit,
+// stores what is left queued and reports the end of the input.
+func (d *directFeed[S, T]) next(*run, *[]Item[S, T], int, waiter) ([]Item[S, T], bool) {
+	<-d.closed
+	d.mu <- struct{}{}
+	d.drain()
+	d.unlock()
+	return nil, false
+}
+
+func (d *directFeed[S, T]) release([]Item[S, T]) {}
+
+func (d *directFeed[S, T]) waiting() bool { return false }
+
+func (d *directFeed[S, T]) newChunk(n int) []Item[S, T] {
+	if d.free != nil {
+		select {
+		case c := <-d.free:
+			if cap(c) >= n {
+				return c[:0]
+			}
+		default:
+		}
+	}
+	return makeChunk[S, T](n, d.limit)
+}
+
+func (d *directFeed[S, T]) close() { close(d.closed) }
+
+// send stores c for the sink, or queues it for the goroutine storing now.
+// It returns reuse true when c was stored before it returned, so that the
+// caller may fill it again; otherwise c belongs to the feed.
+func (d *directFeed[S, T]) send(r *run, c []Item[S, T]) (sent, reuse bool, took int64) {
+	held := false
+	defer func() {
+		if held { // consume panicked (a bug: it recovers users' panics)
+			d.unlock()
+		}
+	}()
+	if d.count.Load() == 0 && d.tryLock() {
+		// Nothing queued (none of this producer's chunks either): store c
+		// now, and the caller may fill it again.
+		held = true
+		took = d.consume(c)
+		reuse = true
+	} else {
+		d.enqueue(c)
+		for {
+			if held = d.tryLock(); held {
+				break
+			}
+			// The holder stores c, or sees it when it looks again after
+			// letting go. Past the bound, wait until it has stored half.
+			if d.queued.Load() <= d.maxQueued {
+				return true, false, took
+			}
+			start := clock()
+			ok := d.waitSpace(r)
+			took += clock() - start
+			if !ok {
+				return true, false, took // cancelled: the holder or the sink's goroutine stores c
+			}
+		}
+	}
+	for {
+		took += d.drain()
+		held = false
+		d.unlock()
+		if d.count.Load() == 0 {
+			return true, reuse, took
+		}
+		if held = d.tryLock(); !held {
+			return true, reuse, took
+		}
+	}
+}
+
+// waitSpace waits until the queue is down to half its item bound, and
+// reports false if the run was cancelled first.
+func (d *directFeed[S, T]) waitSpace(r *run) bool {
+	d.waiters.Add(1)
+	// Look again once registered, so that a drain that ended before the
+	// registration cannot leave us waiting.
+	if d.queued.Load() <= d.maxQueued/2 {
+		return true
+	}
+	select {
+	case <-d.space:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+func (d *directFeed[S, T]) enqueue(c []Item[S, T]) {
+	d.qmu.Lock()
+	d.queue = append(d.queue, c)
+	d.qmu.Unlock()
+	d.queued.Add(int64(len(c)))
+	d.count.Add(1)
+}
+
+// drain consumes the queued chunks, in order, and returns the time it took.
+// The caller holds mu.
+func (d *directFeed[S, T]) drain() (took int64) {
+	for d.count.Load() > 0 {
+		d.qmu.Lock()
+		q := d.queue
+		d.queue = d.spare[:0]
+		d.qmu.Unlock()
+		for i, c := range q {
+			took += d.consume(c)
+			d.count.Add(-1)
+			if d.queued.Add(-int64(len(c))) <= d.maxQueued/2 && d.waiters.Load() > 0 {
+				for range d.waiters.Swap(0) {
+					select {
+					case d.space <- struct{}{}:
+					default:
+					}
+				}
+			}
+			q[i] = nil
+			if d.free != nil {
+				select {
+				case d.free <- c:
+				default:
+				}
+			}
+		}
+		d.spare = q
+	}
+	return took
+}
+
+func (d *directFeed[S, T]) tryLock() bool {
+	select {
+	case d.mu <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *directFeed[S, T]) unlock() { <-d.mu }

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// inbox is one input of a stage as its workers see it: the edge's inlet,
+// and the chunks its workers are working through, published so that idle
+// workers can take the items not yet started.
+//
+// Sharing follows one rule: an idle worker never waits while another
+// worker holds items it has not started and that would keep it busy past
+// the chunk budget. A worker that takes a chunk of two or more items
+// publishes it and takes its items one at a time (an atomic add each). A
+// worker with nothing to do looks at the published chunks every budget: a
+// chunk whose items left would take longer than the budget at the pace seen
+// since the last look (slow items, or a chunk sized for fast items that
+// turned slow) is shared: the idle worker takes its items one at a time
+// too. Fast chunks are never shared, so fast items keep moving in large
+// chunks; whatever feeds the stage, the rule is the same.
+type inbox[S, T any] struct {
+	s     *Stream[S, T] // the stream read
+	in    inlet[S, T]
+	share bool
+	slots []atomic.Pointer[Chunk[S, T]] // by worker, within this inbox
+	ended atomic.Bool                   // the inlet reported the end of the input
+}
+
+// slot is the worker's index among those reading its inbox.
+func (w *Worker[SI, I, SO, O]) slot() int { return w.id / w.spec.inputs }
+
+// fetch returns the next chunk for w: one it takes from the input, or one
+// it shares with a sibling. ticked reports that tick fired first.
+func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok, ticked bool) {
+	b := w.in
+	w.tick = tick
+	defer func() { w.tick = nil }()
+	for {
+		if w.stash != nil {
+			c, w.stash = w.stash, nil
+			return c, true, false
+		}
+		if !b.ended.Load() {
+			if w.seq != nil {
+				items, ok := w.fetchOrdered()
+				if !ok {
+					b.ended.Store(true)
+					return nil, false, false
+				}
+				return w.publish(items), true, false
+			}
+			items, ok := b.in.next(w.r, &w.buf, w.want(), w)
+			switch {
+			case ok && items != nil:
+				return w.publish(items), true, false
+			case ok && tick != nil:
+				return nil, true, true
+			case ok:
+				continue // woken to look at the siblings' chunks
+			}
+			b.ended.Store(true)
+		}
+		// The input has ended: help with what the siblings hold, or leave.
+		if c := w.steal(); c != nil {
+			return c, true, false
+		}
+		if !w.stealable() {
+			return nil, false, false
+		}
+		w.idle()
+		select {
+		case <-w.wakeIn(time.Duration(budget)):
+		case <-tick:
+			return nil, true, true
+		}
+	}
+}
+
+// wake is the waiter's channel: the operator's tick, or, while a sibling
+// holds items not yet started, a timer to look at them again.
+func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
+	if w.tick != nil {
+		return w.tick
+	}
+	if !w.in.share || len(w.in.slots) < 2 {
+		return nil
+	}
+	if c := w.steal(); c != nil {
+		w.stash = c
+		return expired
+	}
+	if w.stealable() {
+		return w.wakeIn(time.Duration(budget))
+	}
+	return nil
+}
+
+// expired is a channel that always has a tick ready.
+var expired = func() <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- time.Time{}
+	return ch
+}()
+
+// publish wraps items fresh from the input in a chunk, published for the
+// siblings when it can be shared.
+func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
+	b := w.in
+	if b.share && len(b.slots) > 1 && len(items) > 1 {
+		c := &Chunk[SI, I]{items: items, shared: true, owner: w.id}
+		b.slots[w.slot()].Store(c)
+		return c
+	}
+	c := &w.own
+	c.items, c.pos, c.shared, c.owner = items, 0, false, w.id
+	return c
+}
+
+// done is called by the owner of chunk c once it has taken its last item.
+func (w *Worker[SI, I, SO, O]) done(c *Chunk[SI, I]) {
+	if c.shared {
+		w.in.slots[w.slot()].Store(nil)
+		if c.stolen.Load() {
+			// A sibling may still be reading its items: leave the memory
+			// to it.
+			w.buf = nil
+			return
+		}
+	}
+	w.in.in.release(c.items)
+}
+
+// stealable reports whether a sibling holds items not yet started.
+func (w *Worker[SI, I, SO, O]) stealable() bool {
+	if !w.in.share || w.r.stopping() {
+		return false
+	}
+	me := w.slot()
+	for j := range w.in.slots {
+		if j == me {
+			continue
+		}
+		if c := w.in.slots[j].Load(); c != nil && c.left() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// steal returns a sibling's chunk whose items left would take longer than
+// the budget at the pace seen since the last look, marked stolen, or nil.
+func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
+	if !w.in.share || w.r.stopping() {
+		return nil
+	}
+	me := w.slot()
+	var now int64
+	for j := range w.in.slots {
+		if j == me {
+			continue
+		}
+		c := w.in.slots[j].Load()
+		if c == nil {
+			continue
+		}
+		left := c.left()
+		if left <= 0 {
+			continue
+		}
+		if now == 0 {
+			now = clock()
+		}
+		next, seen, at := c.next.Load(), c.seen.Load(), c.seenAt.Load()
+		if at == 0 {
+			c.seen.Store(next)
+			c.seenAt.Store(now)
+			continue
+		}
+		dt := now - at
+		if dt < budget/2 {
+			continue // another worker looked a moment ago
+		}
+		if left*dt > budget*(next-seen) {
+			c.stolen.Store(true)
+			return c
+		}
+		c.seen.Store(next)
+		c.seenAt.Store(now)
+	}
+	return nil
+}
