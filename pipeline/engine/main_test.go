@@ -41,4 +41,5 @@ func checkBalanced(t *testing.T, p *pipeline.Pipeline) {
 		}
 	}
 }
+
 var workerCounts = []int{1, 2, 8}
