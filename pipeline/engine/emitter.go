@@ -75,8 +75,10 @@ type emitter[S, T any] struct {
 	checkEvery, unchecked int
 }
 
-func newEmitter[S, T any](r *run, s *Stream[S, T]) *emitter[S, T] {
-	e := &emitter[S, T]{
+// init readies e, which is embedded in its worker (and so padded off other
+// workers' cache lines with it), to emit on s.
+func (e *emitter[S, T]) init(r *run, s *Stream[S, T]) {
+	*e = emitter[S, T]{
 		r: r, s: s, out: s.out, m: &s.from.m, down: &s.to.m, limit: r.p.cfg.ChunkSize, units: s.units,
 		sized: !r.p.knobs.noSizing, early: !r.p.knobs.noEarly,
 		want: 1, checkEvery: 1,
@@ -85,7 +87,6 @@ func newEmitter[S, T any](r *run, s *Stream[S, T]) *emitter[S, T] {
 		e.want = e.limit
 	}
 	e.buf = e.out.newChunk(e.want)
-	return e
 }
 
 func (e *emitter[S, T]) target() int {
@@ -115,21 +116,28 @@ func (e *emitter[S, T]) put(it Item[S, T], done int64) *Item[S, T] {
 	} else {
 		e.emitted += e.units(it.Input)
 	}
-	if len(e.buf) >= e.want {
+	if len(e.buf) >= e.want || e.early && e.due() {
 		e.flush()
-		return p
-	}
-	if e.early {
-		if e.unchecked++; e.unchecked >= e.checkEvery && e.out.waiting() {
-			e.unchecked = 0
-			if now := clock(); e.since == 0 {
-				e.since = now
-			} else if now-e.since >= budget {
-				e.flush()
-			}
-		}
 	}
 	return p
+}
+
+// due reports, every checkEvery outputs while the next stage waits, whether
+// the outputs held have waited past the budget (early hand-off).
+func (e *emitter[S, T]) due() bool {
+	if e.unchecked++; e.unchecked < e.checkEvery {
+		return false
+	}
+	e.unchecked = 0
+	if !e.out.waiting() {
+		return false
+	}
+	now := clock()
+	if e.since == 0 {
+		e.since = now
+		return false
+	}
+	return now-e.since >= budget
 }
 
 // putFailed adds an item that travels as a failure record.

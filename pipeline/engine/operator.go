@@ -169,10 +169,13 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 			w := newWorker[SI, I, SO, O](p.knobs.noPad)
 			w.r, w.st, w.ctx, w.id, w.spec = r, st, ctx, i, sp
 			w.in = boxes[i%len(boxes)]
+			w.units = w.in.s.units
 			w.seq = seq
 			if seq == nil {
-				w.em = newEmitter(r, out)
+				w.emv.init(r, out)
+				w.em = &w.emv
 			}
+			w.plain = seq == nil && sp.weigh == nil && sp.describe == nil && out.units == nil
 			workers[i] = w
 		}
 		n := spec.Workers

@@ -9,15 +9,19 @@ import (
 // and the chunks its workers are working through, published so that idle
 // workers can take the items not yet started.
 //
-// Sharing follows one rule: an idle worker never waits while another
+// Sharing follows one rule: an idle worker does not wait while another
 // worker holds items it has not started and that would keep it busy past
 // the chunk budget. A worker that takes a chunk of two or more items
-// publishes it and takes its items one at a time (an atomic add each). A
-// worker with nothing to do looks at the published chunks every budget: a
-// chunk whose items left would take longer than the budget at the pace seen
-// since the last look (slow items, or a chunk sized for fast items that
-// turned slow) is shared: the idle worker takes its items one at a time
-// too. Fast chunks are never shared, so fast items keep moving in large
+// publishes it, and works through it with a private index (no atomic
+// operation per item), unless its items are known to be slow (a
+// microsecond or more), when it shares the chunk from the start. A worker
+// with nothing to do looks at the published chunks every budget: a private
+// chunk taken more than two budgets ago (its items are slower than the
+// chunk was sized for) is asked for; its owner turns it shared at its next
+// item. A shared chunk whose items left would take longer than the budget
+// at the pace seen since the last look is joined: the idle worker takes its
+// items one at a time, as the owner does. Chunks that go at the pace they
+// were sized for are never shared, so fast items keep moving in large
 // chunks; whatever feeds the stage, the rule is the same.
 type inbox[S, T any] struct {
 	s     *Stream[S, T] // the stream read
@@ -25,6 +29,11 @@ type inbox[S, T any] struct {
 	share bool
 	slots []atomic.Pointer[Chunk[S, T]] // by worker, within this inbox
 	ended atomic.Bool                   // the inlet reported the end of the input
+	// idle counts the workers waiting for input or looking for items to
+	// share; owners of private chunks share them while it is not zero.
+	_    pad
+	idle atomic.Int32
+	_    pad
 }
 
 // slot is the worker's index among those reading its inbox.
@@ -51,6 +60,10 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				return w.publish(items), true, false
 			}
 			items, ok := b.in.next(w.r, &w.buf, w.want(), w)
+			if w.waiting {
+				w.waiting = false
+				b.idle.Add(-1)
+			}
 			switch {
 			case ok && items != nil:
 				return w.publish(items), true, false
@@ -69,9 +82,12 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 			return nil, false, false
 		}
 		w.idle()
+		b.idle.Add(1)
 		select {
 		case <-w.wakeIn(time.Duration(budget)):
+			b.idle.Add(-1)
 		case <-tick:
+			b.idle.Add(-1)
 			return nil, true, true
 		}
 	}
@@ -86,6 +102,10 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	if !w.in.share || len(w.in.slots) < 2 {
 		return nil
 	}
+	// Siblings that hold private chunks share them while this worker
+	// waits (see Chunk.ownTake); fetch counts the wait's end.
+	w.waiting = true
+	w.in.idle.Add(1)
 	if c := w.steal(); c != nil {
 		w.stash = c
 		return expired
@@ -96,30 +116,40 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	return nil
 }
 
-// expired is a channel that always has a tick ready.
+// expired is a channel from which a receive never blocks.
 var expired = func() <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- time.Time{}
+	ch := make(chan time.Time)
+	close(ch)
 	return ch
 }()
 
-// publish wraps items fresh from the input in a chunk, published for the
-// siblings when it can be shared.
+// publish wraps items fresh from the input in a chunk, one to publish for
+// the siblings when it can be shared.
 func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 	b := w.in
 	if b.share && len(b.slots) > 1 && len(items) > 1 {
-		c := &Chunk[SI, I]{items: items, shared: true, owner: w.id}
-		b.slots[w.slot()].Store(c)
-		return c
+		c := &Chunk[SI, I]{items: items, owner: w.id, idle: &b.idle}
+		if w.cost >= sharedCost {
+			c.mode.Store(chunkShared)
+		}
+		return c // published by startChunk, once its start is known
 	}
 	c := &w.own
-	c.items, c.pos, c.shared, c.owner = items, 0, false, w.id
+	c.items, c.pos, c.owner, c.idle = items, 0, w.id, &never
 	return c
 }
 
+// never is the idle count of chunks that are never shared: always zero.
+var never atomic.Int32
+
+// sharedCost is the cost per item, in ns, from which a worker shares its
+// chunks from the start: an atomic add per item is then under 1 % of the
+// work.
+const sharedCost = 1000
+
 // done is called by the owner of chunk c once it has taken its last item.
 func (w *Worker[SI, I, SO, O]) done(c *Chunk[SI, I]) {
-	if c.shared {
+	if c != &w.own {
 		w.in.slots[w.slot()].Store(nil)
 		if c.stolen.Load() {
 			// A sibling may still be reading its items: leave the memory
@@ -141,7 +171,7 @@ func (w *Worker[SI, I, SO, O]) stealable() bool {
 		if j == me {
 			continue
 		}
-		if c := w.in.slots[j].Load(); c != nil && c.left() > 0 {
+		if c := w.in.slots[j].Load(); c != nil && (c.mode.Load() != chunkShared || c.left() > 0) {
 			return true
 		}
 	}
@@ -164,12 +194,21 @@ func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
 		if c == nil {
 			continue
 		}
+		if now == 0 {
+			now = clock()
+		}
+		switch c.mode.Load() {
+		case chunkPrivate:
+			if now-c.start > 2*budget {
+				c.mode.CompareAndSwap(chunkPrivate, chunkAsked)
+			}
+			continue
+		case chunkAsked:
+			continue // the owner shares it at its next item
+		}
 		left := c.left()
 		if left <= 0 {
 			continue
-		}
-		if now == 0 {
-			now = clock()
 		}
 		next, seen, at := c.next.Load(), c.seen.Load(), c.seenAt.Load()
 		if at == 0 {

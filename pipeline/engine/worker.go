@@ -32,7 +32,8 @@ type Worker[SI, I, SO, O any] struct {
 	id   int
 	in   *inbox[SI, I]
 	spec *opState[SI, I, SO, O]
-	em   *emitter[SO, O]
+	em   *emitter[SO, O] // &emv, or nil for an ordered stage
+	emv  emitter[SO, O]
 	seq  *sequencer[SO, O] // ordered stages
 
 	buf   []Item[SI, I] // for feeds that copy: grown as needed
@@ -40,12 +41,19 @@ type Worker[SI, I, SO, O any] struct {
 	own   Chunk[SI, I]  // this worker's reusable chunk (never shared)
 	stash *Chunk[SI, I] // a sibling's chunk found while waiting
 	tick  <-chan time.Time
-	item  *Item[SI, I]  // the item last returned by Next, until it is accounted for
-	last  *Item[SI, I]  // the item last returned by Next
-	ord   []Item[SO, O] // ordered: the outputs of the current chunk
-	okOrd int64         // ordered: items of the current chunk handed on
-	emOrd int64         // ordered: pipeline items the current chunk's outputs hold
-	seqNo int64         // ordered: the current chunk's sequence number
+	units func(SI) int64 // the input's units, or nil
+	// plain says that outputs go straight to the emitter: no weight, no
+	// description, not ordered, one pipeline item each.
+	plain bool
+	// waiting says that the worker counts itself in its inbox's idle
+	// workers (see wake).
+	waiting bool
+	item    *Item[SI, I]  // the item last returned by Next, until it is accounted for
+	last    *Item[SI, I]  // the item last returned by Next
+	ord     []Item[SO, O] // ordered: the outputs of the current chunk
+	okOrd   int64         // ordered: items of the current chunk handed on
+	emOrd   int64         // ordered: pipeline items the current chunk's outputs hold
+	seqNo   int64         // ordered: the current chunk's sequence number
 
 	cost  int64 // cost per item, ns
 	since int64 // clock() at the end of the last chunk, or 0 after a wait
@@ -59,15 +67,18 @@ type Worker[SI, I, SO, O any] struct {
 }
 
 // Chunk is a run of items taken together from a stage's input. Its items
-// are handed out one at a time; while the worker that took it works through
-// them, idle workers of the same stage may take the ones not yet started.
+// are handed out one at a time. The worker that took it (its owner) takes
+// them with a private index; once an idle worker of the same stage asks for
+// a share, the owner turns the chunk shared at its next item, and from then
+// on every worker takes the items not yet started with an atomic add.
 type Chunk[S, T any] struct {
 	items []Item[S, T]
-	pos   int          // the next item, when not shared
-	next  atomic.Int64 // the next item, when shared
-	// shared chunks are published for the stage's idle workers.
-	shared bool
-	owner  int
+	pos   int          // the owner's next item, while private
+	mode  atomic.Int32 // chunkPrivate, chunkAsked or chunkShared
+	next  atomic.Int64 // the next item, once shared
+	owner int
+	start int64         // clock() when the owner took it
+	idle  *atomic.Int32 // the inbox's idle workers
 	// stolen is set by a worker that takes items from a chunk it does not
 	// own: the owner then neither reuses nor releases its memory.
 	stolen atomic.Bool
@@ -76,18 +87,53 @@ type Chunk[S, T any] struct {
 	seen, seenAt atomic.Int64
 }
 
-func (c *Chunk[S, T]) take() *Item[S, T] {
-	if !c.shared {
-		if c.pos < len(c.items) {
+// The modes of a chunk.
+const (
+	chunkPrivate int32 = iota // only the owner takes items
+	chunkAsked                // an idle worker asked the owner to share
+	chunkShared               // every worker of the stage takes items
+)
+
+// ownTake returns the owner's next item, or nil at the end of the chunk.
+func (c *Chunk[S, T]) ownTake() *Item[S, T] {
+	if c.mode.Load() == chunkPrivate {
+		if c.pos >= len(c.items) {
+			return nil
+		}
+		if c.idle.Load() == 0 {
 			c.pos++
 			return &c.items[c.pos-1]
 		}
-		return nil
+		// A sibling has nothing to do: share what is left.
+		c.mode.Store(chunkAsked)
 	}
+	if c.mode.Load() == chunkAsked {
+		c.next.Store(int64(c.pos))
+		c.mode.Store(chunkShared)
+	}
+	return c.sharedTake()
+}
+
+// private reports whether the owner takes the next item alone: the chunk
+// is private and no sibling waits for work. Two loads, no atomic write.
+func (c *Chunk[S, T]) private() bool {
+	return c.mode.Load() == chunkPrivate && c.idle.Load() == 0
+}
+
+// sharedTake returns the next item of a shared chunk, or nil.
+func (c *Chunk[S, T]) sharedTake() *Item[S, T] {
 	if i := c.next.Add(1) - 1; i < int64(len(c.items)) {
 		return &c.items[i]
 	}
 	return nil
+}
+
+// take is ownTake for the owner, sharedTake for another worker.
+func (c *Chunk[S, T]) take(owner bool) *Item[S, T] {
+	if owner {
+		return c.ownTake()
+	}
+	return c.sharedTake()
 }
 
 // left is the number of items not yet started in a shared chunk.
@@ -108,34 +154,30 @@ func (w *Worker[SI, I, SO, O]) Stage() *Stage { return w.st }
 // blocking it hands on the outputs the worker holds. The item is valid
 // until the next call.
 func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) {
-	var it *Item[SI, I]
-	if c := w.cur; c != nil && !w.timed {
-		if it = c.take(); it != nil {
+	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
+		if it := &c.items[c.pos]; it.Err == nil && !w.r.stopping() {
+			c.pos++
 			w.n++
-			if it.Err == nil && !w.r.stopping() {
-				w.item, w.last = it, it
-				return it, true
-			}
+			w.item, w.last = it, it
+			return it, true
 		}
 	}
-	return w.nextSlow(nil, it)
+	return w.nextSlow(nil, nil)
 }
 
 // NextOr is [Worker.Next] that also returns, with a nil item and true, when
 // tick fires while it waits for input: an operator that holds items (a
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
-	var it *Item[SI, I]
-	if c := w.cur; c != nil && !w.timed {
-		if it = c.take(); it != nil {
+	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
+		if it := &c.items[c.pos]; it.Err == nil && !w.r.stopping() {
+			c.pos++
 			w.n++
-			if it.Err == nil && !w.r.stopping() {
-				w.item, w.last = it, it
-				return it, true
-			}
+			w.item, w.last = it, it
+			return it, true
 		}
 	}
-	return w.nextSlow(tick, it)
+	return w.nextSlow(tick, nil)
 }
 
 // nextSlow is Next at the end of a chunk, for an item taken that is not
@@ -163,7 +205,7 @@ func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time, it *Item[SI, I]) 
 				}
 				w.itemT = now
 			}
-			if it = c.take(); it != nil {
+			if it = c.take(!w.timed); it != nil {
 				w.n++
 				continue
 			}
@@ -196,10 +238,10 @@ func (w *Worker[SI, I, SO, O]) cancelItem(it *Item[SI, I]) {
 // Units returns the number of pipeline items it stands for: 1, or a
 // batch's size. Emit, Drop, Cancel and Fail count in these units.
 func (w *Worker[SI, I, SO, O]) Units(it *Item[SI, I]) int64 {
-	if u := w.in.s.units; u != nil {
-		return u(it.Input)
+	if w.units == nil {
+		return 1
 	}
-	return 1
+	return w.units(it.Input)
 }
 
 // passFailure hands on an item that failed upstream, telling the stage's
@@ -238,8 +280,12 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	w.item, w.last = nil, nil
 	// Items taken from another worker's chunk turned slow there: time
 	// them one by one.
-	w.timed = c.shared && c.owner != w.id
+	w.timed = c.owner != w.id
 	w.itemT = w.start
+	if !w.timed && c != &w.own {
+		c.start = w.start
+		w.in.slots[w.slot()].Store(c)
+	}
 	if !w.timed {
 		// A chunk fresh from the input: its items enter the stage.
 		var n int64
@@ -340,6 +386,22 @@ func (w *Worker[SI, I, SO, O]) Emit(out Item[SO, O], done int64) {
 	if done > 0 {
 		w.item = nil
 	}
+	if w.plain {
+		// No weight, no description, not ordered: straight to the
+		// emitter.
+		e := w.em
+		e.buf = append(e.buf, out)
+		e.done += done
+		e.emitted++
+		if len(e.buf) >= e.want || e.early && e.due() {
+			e.flush()
+		}
+		return
+	}
+	w.emitFull(out, done)
+}
+
+func (w *Worker[SI, I, SO, O]) emitFull(out Item[SO, O], done int64) {
 	if w.spec.weigh != nil {
 		w.weight += w.spec.weigh(out.Value)
 	}
