@@ -32,6 +32,7 @@ const minDescWidth = 8
 // The columns after the bar, in order.
 const (
 	colCounts = iota
+	colShort  // the counts without the items next to a weight
 	colPercent
 	colRate
 	colStatus // the time left, or how the stage ended
@@ -62,7 +63,12 @@ func (l *layout) widen(views []view, shown []bool, trackers []*tracker) {
 		l.cols[colPercent] = max(l.cols[colPercent], len("100%"))
 		l.cols[colRate] = max(l.cols[colRate], rateWidth(trackers[i].st.Unit()))
 		l.cols[colStatus] = max(l.cols[colStatus], len("eta 1m05s"))
-		for c, s := range [nCols]string{v.counts, v.percent, v.rate, v.eta} {
+		for c, s := range [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta} {
+			if c == colStatus && v.status != Running {
+				// "stopped 4.1s, 3 failed" takes the description's room
+				// rather than narrowing the bar in the last frame.
+				continue
+			}
 			l.cols[c] = max(l.cols[c], runewidth.StringWidth(s))
 		}
 	}
@@ -93,7 +99,7 @@ func (l *layout) snapshot() (name int, cols [nCols]int) {
 func (l *layout) render(v view, width int) string {
 	nameW, cols := l.snapshot()
 	room := width - 1 // a line as wide as the terminal wraps on some of them
-	shown := [nCols]bool{true, cols[colPercent] > 0, true, cols[colStatus] > 0}
+	shown := [nCols]bool{true, false, cols[colPercent] > 0, true, cols[colStatus] > 0}
 	fixed := func() int {
 		n := nameW
 		for c, w := range cols {
@@ -116,8 +122,29 @@ func (l *layout) render(v view, width int) string {
 		shown[colRate] = false
 		barW = room - fixed() - 3
 	}
+	if barW < minBarWidth && cols[colShort] < cols[colCounts] {
+		shown[colCounts], shown[colShort] = false, true
+		barW = room - fixed() - 3
+	}
 	barW = min(barW, maxBarWidth)
 
+	line := l.line(v, nameW, cols, shown, barW, room)
+	if over := runewidth.StringWidth(line) - room; over > 0 && barW >= 4 {
+		// A final status longer than its column ("stopped 952ms, 3
+		// failed") on a narrow terminal: the last frame narrows the
+		// bar rather than cut the status.
+		line = l.line(v, nameW, cols, shown, barW-over, room)
+	}
+	if runewidth.StringWidth(line) > room {
+		line = runewidth.Truncate(line, room, "…")
+	}
+	return line
+}
+
+// line builds a bar's line with the bar barW columns wide (none if fewer
+// than 4) and the columns that are shown, and a description in what is
+// left of room.
+func (l *layout) line(v view, nameW int, cols [nCols]int, shown [nCols]bool, barW, room int) string {
 	var b strings.Builder
 	b.WriteString(v.name)
 	b.WriteString(strings.Repeat(" ", nameW-runewidth.StringWidth(v.name)))
@@ -125,7 +152,7 @@ func (l *layout) render(v view, width int) string {
 		b.WriteByte(' ')
 		drawBar(&b, v, barW)
 	}
-	fields := [nCols]string{v.counts, v.percent, v.rate, v.eta}
+	fields := [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta}
 	for c, s := range fields {
 		if !shown[c] || cols[c] == 0 {
 			continue

@@ -60,9 +60,13 @@ type tracker struct {
 	ended      time.Time // when the stage was first seen finished (zero: not yet)
 	finishedAt time.Time
 	status     Status
-	lost       bool // final: items were left unprocessed here or upstream
-	reported   bool // line mode: its end has been written
-	rate       ewmaRate
+	knownTotal int64 // the last final total seen while running
+	// itemTotalShown: the items next to a weight were shown with a total
+	// while running (the last frame keeps that form)
+	itemTotalShown bool
+	lost           bool // final: items were left unprocessed here or upstream
+	reported       bool // line mode: its end has been written
+	rate           ewmaRate
 
 	// How far the stage is, as a fraction of its work: what the bar and
 	// the percentage show and the time left is computed from.
@@ -89,6 +93,7 @@ type view struct {
 	left    time.Duration // the time left, when leftOK
 	leftOK  bool
 	counts  string
+	short   string // counts without the items next to a weight, for narrow terminals
 	percent string
 	rate    string
 	eta     string
@@ -204,7 +209,7 @@ func (t *tracker) poll(now time.Time) bool {
 	}
 	if t.st.Finished() {
 		t.ended = now
-	} else if total, final := t.st.Total(); final && t.st.Upstream() == nil && t.st.Counts().Done() >= total {
+	} else if total, kind, _ := t.total(); kind == totalFinal && !t.weighted && t.st.Upstream() == nil && t.st.Counts().Done() >= total {
 		t.ended = now // a source that has handed out its whole known total
 	}
 	return !t.ended.IsZero()
@@ -249,8 +254,15 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 			}
 		}
 	}
-	if t.status == Done && kind != totalUnknown {
+	switch {
+	case t.status == Done && kind != totalUnknown:
 		total, kind = t.cur, totalFinal
+	case t.status == Running && kind == totalFinal:
+		t.knownTotal = total
+	case t.status != Running && t.knownTotal > total:
+		// A stopped run hands on fewer items than were expected: show
+		// how far it got of the whole.
+		total, kind = t.knownTotal, totalFinal
 	}
 	if kind != totalUnknown && total < t.cur {
 		total = t.cur
@@ -269,6 +281,14 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 			n, k := t.itemTotal()
 			byItems = k != totalUnknown
 			f, est, ok = fraction(c.Done(), max(n, c.Done()), k, t.up)
+		}
+		if t.status != Running && t.fracEst {
+			// Stopped while the total still grew: what it received is
+			// not the whole, so keep the last estimate of how far it got.
+			f, est, ok = t.frac, true, true
+			if kind == totalFinal && !byItems {
+				kind = totalGrowing
+			}
 		}
 	}
 	t.frac, t.fracEst, t.fracOK = f, est, ok
@@ -293,7 +313,7 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 	}
 
 	v := view{name: t.st.Name(), cur: t.cur, total: total, kind: kind, frac: f, fracOK: ok, left: t.eta, leftOK: t.etaOK, status: t.status}
-	v.counts = t.formatCounts(c, total, kind, byItems)
+	v.counts, v.short = t.formatCounts(c, total, kind, byItems)
 	if ok {
 		pct := int64(f * 100)
 		if t.status != Done {
@@ -356,8 +376,8 @@ func (t *tracker) current() view {
 // "12/40 items+" (the total may grow), "3/8 items  1.2 MiB/4.0 MiB". The
 // count is padded to the width of the total, so that the column does not
 // move as it grows. byItems says that a weighted stage's fraction comes
-// from its items.
-func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind, byItems bool) string {
+// from its items. short is the same without the items next to a weight.
+func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind, byItems bool) (full, short string) {
 	u := t.st.Unit()
 	width := 0
 	if u == pipeline.Bytes {
@@ -378,20 +398,35 @@ func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind, b
 	if kind == totalGrowing {
 		s += "+" // more may come
 	}
+	if byItems && u != pipeline.Bytes && c.Weight == c.Done() {
+		// One unit per item (rows of a file): the items are the units.
+		if n, final := t.st.Total(); final || t.st.Upstream() != nil {
+			tot := fmt.Sprint(max(n, c.Done()))
+			s = padLeft(fmt.Sprint(c.Done()), len(tot)) + "/" + tot + " " + string(u)
+			if !final && t.status == Running {
+				s += "+"
+			}
+		}
+		return s, s
+	}
 	if u == pipeline.Bytes || byItems {
 		// A weight alone hides how many items it is: show both.
 		done := c.Done()
 		items := fmt.Sprint(done)
-		if n, final := t.st.Total(); final || t.st.Upstream() != nil {
+		n, final := t.st.Total()
+		if t.status == Running {
+			t.itemTotalShown = final || t.st.Upstream() != nil
+		}
+		if t.itemTotalShown {
 			tot := fmt.Sprint(max(n, done))
 			items = padLeft(items, len(tot)) + "/" + tot
 			if !final && t.status == Running {
 				items += "+"
 			}
 		}
-		s = items + " items  " + s
+		return items + " items  " + s, s
 	}
-	return s
+	return s, s
 }
 
 // padLeft right-aligns s in n columns.
