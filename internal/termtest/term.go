@@ -226,7 +226,7 @@ func Build(t testing.TB, pkg string) string {
 	if err != nil {
 		t.Fatalf("termtest: the go command is needed to build %s: %v", pkg, err)
 	}
-	exe := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	exe := filepath.Join(t.TempDir(), "prog")
 	out, err := exec.Command(gobin, "build", "-o", exe, pkg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("termtest: go build %s: %v\n%s", pkg, err, out)
