@@ -269,6 +269,10 @@ func (b *Board) Stop(err error) {
 	b.pollEnds(r, now)
 	b.sample(r, now, true, err)
 	if r.mp != nil {
+		// One more frame, even if every bar had already finished: lines
+		// written through the board since the last one are printed
+		// above it.
+		r.redraw <- now
 		b.finishBars(r)
 	}
 	sum := make([]StageSummary, len(r.trackers))

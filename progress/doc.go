@@ -7,8 +7,7 @@
 // draws, while the pipeline runs, a bar for each stage that carries
 // information, in composition order:
 //
-//	walk  [                                ]     1204 items    8.4 GiB                  2.1 GiB/s           c/f1203
-//	hash  [=======>------------------------]  302/1204 items+  1.1 GiB/8.4 GiB+  ~24%  192.3 MiB/s eta 41s   c/big1
+//	hash [==============>-----------------------] 2301/2303 items   10.0 GiB/24.0 GiB  41%   1.7 GiB/s eta 8.4s  …ee/c/big1
 //
 // # What a bar shows
 //
@@ -81,8 +80,8 @@
 // interval (default [DefaultLineInterval]), and a summary line per stage at
 // the end:
 //
-//	[   3.0s] hash   41/302 items  102.1 MiB/747.7 MiB  13%  34.0 MiB/s  eta 19s  a/f17
-//	hash: done, 302 items, 0 failed, 747.7 MiB in 22s (34.0 MiB/s)
+//	[   3.0s] hash  2300/2303 items    2.7 GiB/24.0 GiB  11%  970.9 MiB/s  eta 22s  /tmp/tree/b/g839
+//	hash: done, 2303 items, 0 failed, 24.0 GiB in 26s (944.1 MiB/s)
 //
 // # Printing while bars are drawn
 //

@@ -24,6 +24,12 @@ import (
 // item i when the test has sent i ticks, into a one-worker map ("work"),
 // into a ForEach sink that calls each; it returns once the run has ended.
 func runOnTerminal(t *testing.T, board *Board, ticks chan time.Time, n int, each func(i int)) {
+	runBetweenTicks(t, board, ticks, n, each, nil)
+}
+
+// runBetweenTicks is runOnTerminal calling between(k) before the k-th
+// tick, when the source has emitted k items: the bars are still running.
+func runBetweenTicks(t *testing.T, board *Board, ticks chan time.Time, n int, each, between func(k int)) {
 	t.Helper()
 	p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 	g := newGate()
@@ -47,7 +53,10 @@ func runOnTerminal(t *testing.T, board *Board, ticks chan time.Time, n int, each
 			return nil
 		}, sink.WithName("print"))
 	}()
-	for range n {
+	for k := range n {
+		if between != nil {
+			between(k)
+		}
 		ticks <- time.Now()
 		g.release(1)
 	}
@@ -140,8 +149,8 @@ func TestEchoAfterAFrameDoesNotShiftTheNext(t *testing.T) {
 	ticks := make(chan time.Time)
 	board := New(WithOutput(term.TTY), WithTicks(ticks))
 	echoed := false
-	runOnTerminal(t, board, ticks, 5, func(i int) {
-		if i == 2 {
+	runBetweenTicks(t, board, ticks, 5, nil, func(k int) {
+		if k == 3 {
 			term.WaitFor(t, time.Minute, "a frame", func(s string) bool { return strings.Contains(s, "work") })
 			_, _ = term.TTY.WriteString("^C")
 			echoed = true
@@ -155,7 +164,7 @@ func TestEchoAfterAFrameDoesNotShiftTheNext(t *testing.T) {
 	termtest.CheckClean(t, s, 80)
 	lines := s.Lines()
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "read ") {
-		t.Errorf("final frame is not clean:\n%s", s)
+		t.Errorf("final frame is not clean:\n%s\nraw: %q", s, term.Raw())
 	}
 }
 
@@ -164,8 +173,8 @@ func TestResizedTerminal(t *testing.T) {
 	term := termtest.Open(t, 120, 30)
 	ticks := make(chan time.Time)
 	board := New(WithOutput(term.TTY), WithTicks(ticks))
-	runOnTerminal(t, board, ticks, 10, func(i int) {
-		if i == 4 {
+	runBetweenTicks(t, board, ticks, 10, nil, func(k int) {
+		if k == 4 {
 			term.WaitFor(t, time.Minute, "a frame", func(s string) bool { return strings.Contains(s, "work") })
 			term.Resize(t, 60, 30)
 		}
@@ -216,5 +225,46 @@ func TestStableColumns(t *testing.T) {
 	}
 	if len(ends) != 1 {
 		t.Errorf("the bar of work ends at columns %v (column: frames) over the run, want one", ends)
+	}
+}
+
+// Lines printed after every bar has finished, while the sink still runs,
+// are printed above the bars too, not after the last frame.
+func TestResultsAfterTheBarsFinished(t *testing.T) {
+	term := termtest.Open(t, 80, 24)
+	ticks := make(chan time.Time)
+	board := New(WithOutput(term.TTY), WithTicks(ticks))
+	out := board.Through(term.TTY)
+	p := pipeline.New(pipeline.WithObserver(board))
+	g := newGate()
+	work := stage.Map(stage.FromSlice(p, []int{1, 2, 3}), func(ctx context.Context, x int) (int, error) { return x, g.pass(ctx) },
+		stage.WithName("work"), stage.WithWorkers(1))
+	unblock := make(chan struct{})
+	res := make(chan error, 1)
+	go func() {
+		res <- sink.ForEach(context.Background(), work, func(x, _ int) error {
+			<-unblock
+			fmt.Fprintf(out, "result %d\n", x)
+			return nil
+		})
+	}()
+	ticks <- time.Now() // the first frame, with the bar running
+	g.release(3)
+	for done := false; !done; {
+		ticks <- time.Now()
+		done = board.views()[1].status == Done
+	}
+	ticks <- time.Now() // frames of the finished bar
+	ticks <- time.Now()
+	close(unblock)
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	term.Close()
+	s := term.Screen()
+	lines := s.Lines()
+	if len(lines) != 4 || !strings.HasPrefix(lines[3], "work ") {
+		t.Fatalf("want 3 results above the bar:\n%s", s)
+
 	}
 }
