@@ -3,6 +3,7 @@ module github.com/flowbar/flowbar
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/mattn/go-runewidth v0.0.30
 	github.com/sourcegraph/conc v0.3.0
 	github.com/vbauerster/mpb/v8 v8.16.2

@@ -1,13 +1,20 @@
 package progress
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/vbauerster/mpb/v8"
 	"golang.org/x/term"
 
@@ -39,15 +46,20 @@ type Board struct {
 	mu      sync.Mutex // guards the fields below and writes to cfg.out
 	run     *boardRun
 	summary []StageSummary
-	partial []byte // Writer's incomplete last line
+	writers []*lineWriter // every writer handed out, whose partial lines Stop flushes
+	log     *lineWriter   // Writer's
+	stdout  *lineWriter   // Stdout's
 }
 
 // boardRun is the state of one observed run.
 type boardRun struct {
 	trackers  []*tracker
 	bars      []*mpb.Bar // parallel to trackers; nil when not shown or in line mode
-	shown     []bool
+	shown     []bool     // decided at the first sample (see chooseShown)
+	chosen    bool
 	mp        *mpb.Progress // nil in line mode
+	console   *console
+	layout    layout
 	cancel    context.CancelFunc
 	redraw    chan any
 	stop      chan struct{}
@@ -77,22 +89,21 @@ func (b *Board) bars() bool {
 
 // Start sets up a bar for each stage and starts the sampler. The pipeline
 // calls it before any item moves. It panics if the board is already
-// observing a run.
+// observing a run, or if [WithTotal] names a stage the pipeline does not
+// have (the message lists the stages' names).
 func (b *Board) Start(stages []*pipeline.Stage) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.run != nil {
 		panic("progress: Board.Start: the board is already observing a run; use one board per concurrent run")
 	}
+	checkTotals(b.cfg.totals, stages)
 	now := time.Now()
 	r := &boardRun{stop: make(chan struct{}), done: make(chan struct{}), start: now, lastLine: now}
 	for _, st := range stages {
-		r.trackers = append(r.trackers, newTracker(st, b.cfg.totals, now))
-		r.shown = append(r.shown, b.cfg.keep == nil || b.cfg.keep(st))
-		if r.shown[len(r.shown)-1] {
-			r.nameWidth = max(r.nameWidth, len(st.Name()))
-		}
+		r.trackers = append(r.trackers, newTracker(st, r.trackers, b.cfg.totals, now))
 	}
+	r.shown = make([]bool, len(stages))
 	r.bars = make([]*mpb.Bar, len(stages))
 	if b.bars() {
 		b.startBars(r)
@@ -102,7 +113,61 @@ func (b *Board) Start(stages []*pipeline.Stage) {
 	go b.sampler(r)
 }
 
-// sampler samples the meters on every tick until Stop.
+// checkTotals panics if totals names a stage that is not in stages.
+func checkTotals(totals map[string]int64, stages []*pipeline.Stage) {
+	var unknown, names []string
+	for _, st := range stages {
+		names = append(names, strconv.Quote(st.Name()))
+	}
+	for name := range totals {
+		if !slices.ContainsFunc(stages, func(st *pipeline.Stage) bool { return st.Name() == name }) {
+			unknown = append(unknown, strconv.Quote(name))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		panic(fmt.Sprintf("progress: WithTotal: no stage named %s; the stages are %s",
+			strings.Join(unknown, ", "), strings.Join(names, ", ")))
+	}
+}
+
+// chooseShown decides, at the first sample, which stages get a bar (or
+// lines): those WithStages keeps, every stage with WithAllStages, and by
+// default the stages that carry information. A source whose total was
+// known from the start (a slice) or that has already handed out all its
+// items shows nothing the stage after it does not; nor does a sink that
+// only counts what the stage before it handed on. A sink whose upstream
+// is not shown does the work itself (sink.ForEach over a slice) and is
+// shown.
+func (b *Board) chooseShown(r *boardRun) {
+	r.chosen = true
+	for i, t := range r.trackers {
+		st := t.st
+		switch {
+		case b.cfg.keep != nil:
+			r.shown[i] = b.cfg.keep(st)
+		case b.cfg.all:
+			r.shown[i] = true
+		case st.Kind() == pipeline.KindSource:
+			_, final := st.Total()
+			r.shown[i] = !final && t.ended.IsZero() && !st.Finished()
+		case st.Kind() == pipeline.KindSink:
+			r.shown[i] = t.up == nil || !r.shown[slices.Index(r.trackers, t.up)]
+		default:
+			r.shown[i] = true
+		}
+		if r.shown[i] {
+			r.nameWidth = max(r.nameWidth, runewidth.StringWidth(st.Name()))
+		}
+	}
+	if r.mp != nil {
+		b.addBars(r)
+	}
+}
+
+// sampler samples the meters on every tick until Stop. In between it
+// checks, often at first and then less and less, whether stages have
+// finished, so that their times are measured to about a hundredth.
 func (b *Board) sampler(r *boardRun) {
 	defer close(r.done)
 	ticks := b.cfg.ticks
@@ -111,14 +176,34 @@ func (b *Board) sampler(r *boardRun) {
 		defer tk.Stop()
 		ticks = tk.C
 	}
+	poll := time.NewTimer(minPoll)
+	defer poll.Stop()
 	for {
 		select {
 		case now := <-ticks:
+			b.pollEnds(r, now)
 			b.sample(r, now, false, nil)
+		case now := <-poll.C:
+			if !b.pollEnds(r, now) {
+				poll.Reset(min(max(now.Sub(r.start)/100, minPoll), b.cfg.refresh))
+			}
 		case <-r.stop:
 			return
 		}
 	}
+}
+
+// minPoll is the shortest time between two checks for finished stages.
+const minPoll = time.Millisecond
+
+// pollEnds records the stages that have finished; it reports whether all
+// have.
+func (b *Board) pollEnds(r *boardRun, now time.Time) bool {
+	all := true
+	for _, t := range r.trackers {
+		all = t.poll(now) && all
+	}
+	return all
 }
 
 // sample reads every stage and redraws (bars) or writes lines when due.
@@ -136,7 +221,11 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 			up[t.st] = Stopped
 		}
 	}
+	if !r.chosen {
+		b.chooseShown(r)
+	}
 	if r.mp != nil {
+		r.layout.widen(views, r.shown, r.trackers)
 		b.feedBars(r, views)
 		if !final {
 			select {
@@ -149,7 +238,7 @@ func (b *Board) sample(r *boardRun, now time.Time, final bool, err error) {
 	if !final && now.Sub(r.lastLine) >= b.cfg.lines {
 		r.lastLine = r.lastLine.Add(now.Sub(r.lastLine) / b.cfg.lines * b.cfg.lines)
 		b.mu.Lock()
-		b.flushPartial()
+		b.flushPartials()
 		for i, v := range views {
 			// A stage that has ended is reported once, then only in the
 			// summary.
@@ -176,8 +265,14 @@ func (b *Board) Stop(err error) {
 	}
 	close(r.stop)
 	<-r.done
-	b.sample(r, time.Now(), true, err)
+	now := time.Now()
+	b.pollEnds(r, now)
+	b.sample(r, now, true, err)
 	if r.mp != nil {
+		// One more frame, even if every bar had already finished: lines
+		// written through the board since the last one are printed
+		// above it.
+		r.redraw <- now
 		b.finishBars(r)
 	}
 	sum := make([]StageSummary, len(r.trackers))
@@ -185,7 +280,8 @@ func (b *Board) Stop(err error) {
 		sum[i] = t.summary()
 	}
 	b.mu.Lock()
-	b.flushPartial()
+	b.run = nil
+	b.flushPartials()
 	if r.mp == nil {
 		for i, s := range sum {
 			if r.shown[i] {
@@ -193,7 +289,6 @@ func (b *Board) Stop(err error) {
 			}
 		}
 	}
-	b.run = nil
 	b.summary = sum
 	b.mu.Unlock()
 }
@@ -217,61 +312,171 @@ func (b *Board) Summary() []StageSummary {
 // it goes straight to the board's output. An incomplete last line is held
 // until its newline arrives or the run ends. It is safe for concurrent
 // use; give it to log.New, slog.NewTextHandler (see [Board.Handler]), or
-// use it with fmt.Fprintln.
-func (b *Board) Writer() io.Writer { return boardWriter{b} }
+// use it with fmt.Fprintln. Every call returns the same writer.
+func (b *Board) Writer() io.Writer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.log == nil {
+		b.log = b.newWriter(nil)
+	}
+	return b.log
+}
 
-type boardWriter struct{ b *Board }
+// Stdout returns a writer to the process's standard output for a program's
+// results that keeps the bars intact: while bars are drawn on the terminal
+// that standard output also is (the usual case: both stdout and stderr on
+// one terminal), each complete line is printed above the bars, once;
+// otherwise (stdout redirected to a file or a pipe, or no bars) it writes
+// straight to os.Stdout. Print results with fmt.Fprintln(board.Stdout(),
+// ...) rather than fmt.Println while a run is observed. It is
+// [Board.Through] of os.Stdout, safe for concurrent use, and every call
+// returns the same writer.
+func (b *Board) Stdout() io.Writer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stdout == nil {
+		b.stdout = b.newWriter(os.Stdout)
+	}
+	return b.stdout
+}
 
-func (w boardWriter) Write(p []byte) (int, error) {
+// Through returns a writer to w that keeps the bars intact: while bars are
+// drawn and w is where they are drawn (the same terminal, or the same
+// writer), each complete line is printed above the bars and an
+// incomplete last line is held until its newline arrives or the run
+// ends; otherwise writes go straight to w. It is safe for concurrent use.
+// Each call returns a new writer: call it once per destination. It panics
+// if w is nil.
+func (b *Board) Through(w io.Writer) io.Writer {
+	if w == nil {
+		panic("progress: Board.Through: writer is nil")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.newWriter(w)
+}
+
+// newWriter returns a writer to dst (nil: the board's output); b.mu is
+// held.
+func (b *Board) newWriter(dst io.Writer) *lineWriter {
+	w := &lineWriter{b: b, dst: dst}
+	b.writers = append(b.writers, w)
+	return w
+}
+
+// lineWriter is a writer that prints above the bars while they are drawn
+// where it writes.
+type lineWriter struct {
+	b   *Board
+	dst io.Writer // nil: the board's output
+
+	mu      sync.Mutex // guards partial and the order of writes
+	partial []byte     // an incomplete last line, held while bars are drawn
+	same    int8       // 0: not known yet; 1: dst is the board's output; 2: it is not
+}
+
+// sameAsOutput reports whether w writes where the bars are drawn; w.mu is
+// held.
+func (w *lineWriter) sameAsOutput() bool {
+	if w.dst == nil {
+		return true
+	}
+	if w.same == 0 {
+		w.same = 2
+		if sameWriter(w.dst, w.b.cfg.out) {
+			w.same = 1
+		}
+	}
+	return w.same == 1
+}
+
+// sameWriter reports whether a and b write to the same place: the same
+// writer, or files (a terminal, say) that are the same.
+func sameWriter(a, b io.Writer) bool {
+	fa, okA := a.(*os.File)
+	fb, okB := b.(*os.File)
+	if okA && okB {
+		if fa == fb || fa.Fd() == fb.Fd() {
+			return true
+		}
+		ia, errA := fa.Stat()
+		ib, errB := fb.Stat()
+		return errA == nil && errB == nil && os.SameFile(ia, ib)
+	}
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	b := w.b
 	b.mu.Lock()
-	b.partial = append(b.partial, p...)
-	i := lastNewline(b.partial)
-	if i < 0 {
-		b.mu.Unlock()
-		return len(p), nil
-	}
-	lines := append([]byte(nil), b.partial[:i+1]...)
-	b.partial = append(b.partial[:0], b.partial[i+1:]...)
+	running := b.run != nil
 	var mp *mpb.Progress
-	if b.run != nil {
+	if running {
 		mp = b.run.mp
 	}
-	if mp == nil {
-		_, err := b.cfg.out.Write(lines)
-		b.mu.Unlock()
-		if err != nil {
+	b.mu.Unlock()
+	if !running || !w.sameAsOutput() {
+		if err := w.flushLocked(); err != nil {
 			return 0, err
 		}
+		return w.direct(p)
+	}
+	// Whole lines only, so that the board's own lines or frames never
+	// land in the middle of one.
+	w.partial = append(w.partial, p...)
+	i := bytes.LastIndexByte(w.partial, '\n')
+	if i < 0 {
 		return len(p), nil
 	}
-	b.mu.Unlock()
-	if _, err := mp.Write(lines); err != nil {
-		// The bars are gone: write directly.
-		b.mu.Lock()
-		_, err = b.cfg.out.Write(lines)
-		b.mu.Unlock()
-		if err != nil {
-			return 0, err
+	lines := append([]byte(nil), w.partial[:i+1]...)
+	w.partial = append(w.partial[:0], w.partial[i+1:]...)
+	if mp != nil {
+		if _, err := mp.Write(lines); err == nil {
+			return len(p), nil
 		}
+		// The bars are gone: write directly.
+	}
+	if _, err := w.direct(lines); err != nil {
+		return 0, err
 	}
 	return len(p), nil
 }
 
-// flushPartial writes an incomplete line held by Writer; b.mu is held.
-func (b *Board) flushPartial() {
-	if len(b.partial) > 0 {
-		b.partial = append(b.partial, '\n')
-		_, _ = b.cfg.out.Write(b.partial)
-		b.partial = b.partial[:0]
+// direct writes p to the destination; writes to the board's output are
+// serialised with the board's own lines.
+func (w *lineWriter) direct(p []byte) (int, error) {
+	if w.dst != nil {
+		return w.dst.Write(p)
 	}
+	w.b.mu.Lock()
+	defer w.b.mu.Unlock()
+	return w.b.cfg.out.Write(p)
 }
 
-func lastNewline(p []byte) int {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '\n' {
-			return i
-		}
+// flushLocked writes out a held incomplete line, with a newline so that
+// what follows starts on its own line; w.mu is held.
+func (w *lineWriter) flushLocked() error {
+	if len(w.partial) == 0 {
+		return nil
 	}
-	return -1
+	line := append(w.partial, '\n')
+	w.partial = w.partial[:0]
+	_, err := w.direct(line)
+	return err
+}
+
+// flushPartials writes out the incomplete lines the writers hold; b.mu is
+// held, and is released while writing.
+func (b *Board) flushPartials() {
+	ws := slices.Clone(b.writers)
+	b.mu.Unlock()
+	defer b.mu.Lock()
+	for _, w := range ws {
+		w.mu.Lock()
+		_ = w.flushLocked()
+		w.mu.Unlock()
+	}
 }

@@ -36,7 +36,7 @@ func (f *frames) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var cursorUp = regexp.MustCompile(`\x1b\[\d+A\x1b\[J`)
+var cursorUp = regexp.MustCompile(`\r(\x1b\[\d+A)?\x1b\[J`)
 
 // last returns the last frame without the cursor movements.
 func (f *frames) last() string {
@@ -118,7 +118,7 @@ func TestGoldenFrames(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &frames{}
 		ticks := make(chan time.Time)
-		board := New(WithOutput(out), WithTerminal(true), WithWidth(100), WithTicks(ticks))
+		board := New(WithOutput(out), WithTerminal(true), WithWidth(100), WithTicks(ticks), WithAllStages())
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		g := newGate()
 		files := []string{"a.txt", "b.txt", "c.txt", "d.txt"}
@@ -267,7 +267,7 @@ func TestFilterShrinksTotals(t *testing.T) {
 func TestAbortOnError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &frames{}
-		board := New(WithOutput(out), WithTerminal(true), WithWidth(100))
+		board := New(WithOutput(out), WithTerminal(true), WithWidth(100), WithAllStages())
 		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithChunkSize(1))
 		xs := make([]int, 100)
 		for i := range xs {
@@ -504,7 +504,7 @@ func TestReader(t *testing.T) {
 		synctest.Wait()
 		tick(ticks)
 		// The first blob is read, the second is half read.
-		if v := board.views()[1]; v.cur != 2000 || v.percent != " 66%" || !strings.Contains(v.counts, "1/2 items") {
+		if v := board.views()[1]; v.cur != 2000 || v.percent != "66%" || !strings.Contains(v.counts, "1/2 items") {
 			t.Errorf("read after half of the second blob: %+v", v)
 		}
 		g.release(2)
@@ -549,7 +549,7 @@ func TestStagesAndDeclaredTotal(t *testing.T) {
 		synctest.Wait()
 		time.Sleep(time.Second)
 		tick(ticks)
-		if v := board.views()[0]; v.kind != totalFinal || v.total != 4 || v.percent != " 50%" {
+		if v := board.views()[0]; v.kind != totalFinal || v.total != 4 || v.percent != "50%" {
 			t.Errorf("source with a declared total: %+v", v)
 		}
 		in <- 3

@@ -35,6 +35,7 @@ type config struct {
 	descWidth int
 	ticks     <-chan time.Time
 	keep      func(*pipeline.Stage) bool
+	all       bool
 	totals    map[string]int64
 }
 
@@ -92,9 +93,12 @@ func WithLineInterval(d time.Duration) Option {
 	return func(c *config) { c.lines = d }
 }
 
-// WithWidth sets the width of the bars in columns when the output is not
-// an actual terminal (default [DefaultWidth]); on a terminal its width is
-// used. It panics if n is less than 40.
+// WithWidth sets the width of the bars in columns where no terminal
+// gives one: on an output that is not a terminal when bars are forced
+// with [WithTerminal] (default [DefaultWidth]), and on a terminal that
+// reports a size of 0×0 (default [FallbackWidth]). On a terminal that has
+// a size, that size is used, read again on every frame. It panics if n is
+// less than 40.
 func WithWidth(n int) Option {
 	if n < 40 {
 		panic(fmt.Sprintf("progress: WithWidth: %d is less than 40", n))
@@ -125,21 +129,33 @@ func WithTicks(ch <-chan time.Time) Option {
 	return func(c *config) { c.ticks = ch }
 }
 
-// WithStages chooses the stages that get a bar: those for which keep
-// returns true. By default every stage does, the sink included (it shows
-// the items the caller consumed). It panics if keep is nil.
+// WithStages chooses the stages that get a bar (or plain lines): those for
+// which keep returns true. By default only the stages that carry
+// information get one, as tqdm shows one bar for one loop: every map,
+// filter and callback stage; a source unless its total is known from the
+// start (a slice) or it has handed out all its items by the first refresh;
+// the sink only when the stage before it has no bar (the sink does the
+// work, as sink.ForEach over a slice). [WithAllStages] shows every stage.
+// [Board.Summary] lists every stage either way. It panics if keep is nil.
 func WithStages(keep func(*pipeline.Stage) bool) Option {
 	if keep == nil {
 		panic("progress: WithStages: function is nil")
 	}
-	return func(c *config) { c.keep = keep }
+	return func(c *config) { c.keep = keep; c.all = false }
+}
+
+// WithAllStages gives every stage a bar, the source and the sink included
+// (see [WithStages] for the default).
+func WithAllStages() Option {
+	return func(c *config) { c.all = true; c.keep = nil }
 }
 
 // WithTotal declares the expected total, in the stage's unit, of the stage
 // named stage, for when the pipeline cannot know it: a channel or generator
 // source (tqdm's total=), or a weighted stage with no upstream stage
 // counting the same unit. A total the pipeline knows for certain takes
-// precedence. It panics if n is negative.
+// precedence. It panics if n is negative; a run whose pipeline has no
+// stage of that name panics when it starts, with the names it has.
 func WithTotal(stage string, n int64) Option {
 	if n < 0 {
 		panic(fmt.Sprintf("progress: WithTotal: stage %q: %d is negative", stage, n))

@@ -14,8 +14,11 @@ import (
 // stage's unit with stage.WithUnit(pipeline.Bytes) rather than a weight
 // function, or the bytes would count twice.
 //
-// Each Read costs one atomic add. With a ctx that does not come from a
-// stage the reader only passes reads through. If r is an io.Closer, so is
+// Once ctx is cancelled (the run stops: an error under fail-fast, Ctrl-C
+// through signal.NotifyContext, an early break), Read returns the cause of
+// the cancellation, so that a function copying a large file stops
+// promptly. Each Read costs one atomic add and a check of ctx. With a ctx
+// that does not come from a stage the reader only passes reads through. If r is an io.Closer, so is
 // the result. It panics if r is nil.
 func Reader(ctx context.Context, r io.Reader) io.Reader {
 	if r == nil {
@@ -35,6 +38,9 @@ type countingReader struct {
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
+	if c.st != nil && c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
 	n, err := c.r.Read(p)
 	if n > 0 && c.st != nil {
 		pipeline.AddWeight(c.ctx, int64(n))

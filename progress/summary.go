@@ -20,9 +20,10 @@ type StageSummary struct {
 	Unit pipeline.Unit
 	// Counts are the stage's final meters.
 	Counts pipeline.Counts
-	// Elapsed is the time from the start of the run to the sample in
-	// which the stage was seen finished (within one refresh), or to the
-	// end of the run.
+	// Elapsed is the time from the start of the run to when the stage
+	// finished, measured to about a hundredth of it (the board checks
+	// for finished stages every millisecond at first, then less often),
+	// or to the end of the run for a stage that did not finish.
 	Elapsed time.Duration
 	// Status says how the stage ended.
 	Status Status

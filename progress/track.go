@@ -47,20 +47,36 @@ const (
 // the view it publishes is read by the renderer under mu.
 type tracker struct {
 	st       *pipeline.Stage
+	up       *tracker // the tracker of the upstream stage, or nil
 	weighted bool
-	ref      *pipeline.Stage // weighted: the nearest upstream stage counting the same unit
-	declared int64           // WithTotal, or -1
+	ref      *tracker // weighted: the nearest upstream stage counting the same unit
+	declared int64    // WithTotal, or -1
 	// refDeclared is the total declared for ref, or -1
 	refDeclared int64
 
 	cur, last  int64
 	lastT      time.Time
 	started    time.Time
+	ended      time.Time // when the stage was first seen finished (zero: not yet)
 	finishedAt time.Time
 	status     Status
-	lost       bool // final: items were left unprocessed here or upstream
-	reported   bool // line mode: its end has been written
-	rate       ewmaRate
+	knownTotal int64 // the last final total seen while running
+	// itemTotalShown: the items next to a weight were shown with a total
+	// while running (the last frame keeps that form)
+	itemTotalShown bool
+	lost           bool // final: items were left unprocessed here or upstream
+	reported       bool // line mode: its end has been written
+	rate           ewmaRate
+
+	// How far the stage is, as a fraction of its work: what the bar and
+	// the percentage show and the time left is computed from.
+	frac     float64
+	fracOK   bool  // frac is known
+	fracEst  bool  // frac is an estimate: the total is still growing
+	fracPPM  int64 // frac in millionths at the last sample
+	fracRate ewmaRate
+	eta      time.Duration
+	etaOK    bool
 
 	mu   sync.Mutex
 	view view
@@ -72,7 +88,12 @@ type view struct {
 	cur     int64
 	total   int64
 	kind    totalKind
+	frac    float64 // how far the stage is, when fracOK
+	fracOK  bool
+	left    time.Duration // the time left, when leftOK
+	leftOK  bool
 	counts  string
+	short   string // counts without the items next to a weight, for narrow terminals
 	percent string
 	rate    string
 	eta     string
@@ -80,15 +101,28 @@ type view struct {
 	status  Status
 }
 
-func newTracker(st *pipeline.Stage, declared map[string]int64, now time.Time) *tracker {
+// newTracker follows st; trackers holds the trackers of the stages before
+// it, in composition order.
+func newTracker(st *pipeline.Stage, trackers []*tracker, declared map[string]int64, now time.Time) *tracker {
 	t := &tracker{st: st, weighted: st.Unit() != pipeline.Items, declared: -1, refDeclared: -1, lastT: now, started: now}
+	byStage := func(s *pipeline.Stage) *tracker {
+		for _, u := range trackers {
+			if u.st == s {
+				return u
+			}
+		}
+		return nil
+	}
+	if u := st.Upstream(); u != nil {
+		t.up = byStage(u)
+	}
 	if n, ok := declared[st.Name()]; ok {
 		t.declared = n
 	}
 	if t.weighted {
 		for up := st.Upstream(); up != nil; up = up.Upstream() {
 			if up.Unit() == st.Unit() {
-				t.ref = up
+				t.ref = byStage(up)
 				if n, ok := declared[up.Name()]; ok {
 					t.refDeclared = n
 				}
@@ -100,13 +134,15 @@ func newTracker(st *pipeline.Stage, declared map[string]int64, now time.Time) *t
 	return t
 }
 
-// total returns the stage's expected total in its unit.
-func (t *tracker) total() (int64, totalKind) {
+// total returns the stage's expected total in its unit, and the tracker
+// whose progress bounds a total that is still growing (nil if none).
+func (t *tracker) total() (int64, totalKind, *tracker) {
 	var n int64
 	var final, known bool
+	var bound *tracker
 	if t.weighted {
 		if t.ref != nil {
-			n, final, known = t.ref.Counts().Weight, t.ref.Finished(), true
+			n, final, known, bound = t.ref.st.Counts().Weight, t.ref.st.Finished(), true, t.ref
 			if !final && t.refDeclared >= 0 {
 				n, final = t.refDeclared, true
 			}
@@ -114,16 +150,69 @@ func (t *tracker) total() (int64, totalKind) {
 	} else {
 		n, final = t.st.Total()
 		known = final || t.st.Upstream() != nil
+		bound = t.up
 	}
 	switch {
 	case final:
-		return n, totalFinal
+		return n, totalFinal, nil
 	case t.declared >= 0:
-		return t.declared, totalFinal
+		return t.declared, totalFinal, nil
 	case known:
+		return n, totalGrowing, bound
+	}
+	return 0, totalUnknown, nil
+}
+
+// itemTotal returns the number of items the stage expects, for a weighted
+// stage whose weight total is unknown.
+func (t *tracker) itemTotal() (int64, totalKind) {
+	n, final := t.st.Total()
+	switch {
+	case final:
+		return n, totalFinal
+	case t.st.Upstream() != nil:
 		return n, totalGrowing
 	}
 	return 0, totalUnknown
+}
+
+// fraction returns how far cur is through total. A growing total (what
+// the upstream handed on so far) gives an estimate, scaled by how far the
+// upstream itself is, so that a stage keeping up with a slow upstream does
+// not read as nearly done; without that it gives nothing.
+func fraction(cur, total int64, kind totalKind, bound *tracker) (f float64, est, ok bool) {
+	switch kind {
+	case totalFinal:
+		if total <= 0 {
+			return 0, false, false
+		}
+		return min(float64(cur)/float64(total), 1), false, true
+	case totalGrowing:
+		if bound == nil || !bound.fracOK || total <= 0 {
+			return 0, false, false
+		}
+		f = float64(cur) / float64(total) * bound.frac
+		if bound.status == Running || bound.fracEst {
+			f = min(f, 0.99) // not done before the total is final
+		}
+		return f, true, true
+	}
+	return 0, false, false
+}
+
+// poll records when the stage is first seen finished. The sampler calls it
+// often, so that the times in summaries are measured, not rounded to the
+// refresh.
+func (t *tracker) poll(now time.Time) bool {
+	if !t.ended.IsZero() {
+		return true
+	}
+	if t.st.Finished() {
+		t.ended = now
+	} else if total, kind, _ := t.total(); kind == totalFinal && !t.weighted && t.st.Upstream() == nil && t.st.Counts().Done() >= total {
+		t.ended = now // a source that has handed out its whole known total
+	}
+	return !t.ended.IsZero()
 }
 
 // sample reads the stage's meters at now and updates the view. With final
@@ -136,9 +225,10 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 	} else {
 		t.cur = c.Done()
 	}
-	t.rate.update(t.cur-t.last, now.Sub(t.lastT))
+	dt := now.Sub(t.lastT)
+	t.rate.update(t.cur-t.last, dt)
 	t.last, t.lastT = t.cur, now
-	total, kind := t.total()
+	total, kind, bound := t.total()
 	if t.status == Running {
 		finished := t.st.Finished()
 		if !finished && !t.weighted && t.st.Upstream() == nil && kind == totalFinal && t.cur >= total {
@@ -159,27 +249,88 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 		}
 		if t.status != Running {
 			t.finishedAt = now
+			if !t.ended.IsZero() && t.ended.Before(now) {
+				t.finishedAt = t.ended
+			}
 		}
 	}
-	if t.status == Done {
+	switch {
+	case t.status == Done && kind != totalUnknown:
 		total, kind = t.cur, totalFinal
+	case t.status == Running && kind == totalFinal:
+		t.knownTotal = total
+	case t.status != Running && t.knownTotal > total:
+		// A stopped run hands on fewer items than were expected: show
+		// how far it got of the whole.
+		total, kind = t.knownTotal, totalFinal
 	}
 	if kind != totalUnknown && total < t.cur {
 		total = t.cur
 	}
-	v := view{name: t.st.Name(), cur: t.cur, total: total, kind: kind, status: t.status}
-	v.counts = t.formatCounts(c, total, kind)
-	if kind != totalUnknown && total > 0 {
-		v.percent = fmt.Sprintf("%3d%%", t.cur*100/total)
+
+	// How far the stage is: from its own total, or, for a weighted stage
+	// whose weight total is unknown, from its items.
+	byItems := false
+	var f float64
+	var est, ok bool
+	if t.status == Done {
+		f, ok = 1, true
+	} else {
+		f, est, ok = fraction(t.cur, total, kind, bound)
+		if !ok && t.weighted && kind == totalUnknown {
+			n, k := t.itemTotal()
+			byItems = k != totalUnknown
+			f, est, ok = fraction(c.Done(), max(n, c.Done()), k, t.up)
+		}
+		if t.status != Running && t.fracEst {
+			// Stopped while the total still grew: what it received is
+			// not the whole, so keep the last estimate of how far it got.
+			f, est, ok = t.frac, true, true
+			if kind == totalFinal && !byItems {
+				kind = totalGrowing
+			}
+		}
+	}
+	t.frac, t.fracEst, t.fracOK = f, est, ok
+	ppm := int64(f * 1e6)
+	if ok {
+		t.fracRate.update(ppm-t.fracPPM, dt)
+		t.fracPPM = ppm
+	}
+	t.etaOK = false
+	if t.status == Running && ok {
+		if d, ok := t.fracRate.eta(1e6 - ppm); ok {
+			t.eta, t.etaOK = d, true
+		}
+		if u := bound; est && u != nil && u.status == Running {
+			// A stage cannot end before the stage that feeds it.
+			if !u.etaOK {
+				t.etaOK = false
+			} else if u.eta > t.eta {
+				t.eta = u.eta
+			}
+		}
+	}
+
+	v := view{name: t.st.Name(), cur: t.cur, total: total, kind: kind, frac: f, fracOK: ok, left: t.eta, leftOK: t.etaOK, status: t.status}
+	v.counts, v.short = t.formatCounts(c, total, kind, byItems)
+	if ok {
+		pct := int64(f * 100)
+		if t.status != Done {
+			pct = min(pct, 99) // 100% only once the stage is done
+		}
+		if est {
+			v.percent = fmt.Sprintf("~%d%%", pct)
+		} else {
+			v.percent = fmt.Sprintf("%d%%", pct)
+		}
 	}
 	unit := t.st.Unit()
 	switch t.status {
 	case Running:
 		v.rate = formatRate(t.rate.perSecond(), unit)
-		if kind == totalFinal {
-			if d, ok := t.rate.eta(total - t.cur); ok {
-				v.eta = "eta " + formatDuration(d)
-			}
+		if t.etaOK {
+			v.eta = "eta " + formatDuration(t.eta)
 		}
 	default:
 		el := t.finishedAt.Sub(t.started)
@@ -221,13 +372,23 @@ func (t *tracker) current() view {
 	return t.view
 }
 
-func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind) string {
+// formatCounts shows how much is done, of what total: "7/10 items",
+// "12/40 items+" (the total may grow), "3/8 items  1.2 MiB/4.0 MiB". The
+// count is padded to the width of the total, so that the column does not
+// move as it grows. byItems says that a weighted stage's fraction comes
+// from its items. short is the same without the items next to a weight.
+func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind, byItems bool) (full, short string) {
 	u := t.st.Unit()
+	width := 0
+	if u == pipeline.Bytes {
+		width = len("999.9 MiB") // a size's width changes with its prefix
+	}
 	var s string
 	if kind == totalUnknown {
-		s = formatAmount(t.cur, u)
+		s = padLeft(formatAmount(t.cur, u), width)
 	} else {
-		s = formatAmount(t.cur, u) + "/" + formatAmount(total, u)
+		tot := formatAmount(total, u)
+		s = padLeft(formatAmount(t.cur, u), max(len(tot), width)) + "/" + tot
 	}
 	if u == pipeline.Items {
 		s += " items"
@@ -237,13 +398,41 @@ func (t *tracker) formatCounts(c pipeline.Counts, total int64, kind totalKind) s
 	if kind == totalGrowing {
 		s += "+" // more may come
 	}
-	if u == pipeline.Bytes {
-		// Bytes alone hide how many items they are: show both.
-		items := fmt.Sprint(c.Done())
+	if byItems && u != pipeline.Bytes && c.Weight == c.Done() {
+		// One unit per item (rows of a file): the items are the units.
 		if n, final := t.st.Total(); final || t.st.Upstream() != nil {
-			items += "/" + fmt.Sprint(max(n, c.Done()))
+			tot := fmt.Sprint(max(n, c.Done()))
+			s = padLeft(fmt.Sprint(c.Done()), len(tot)) + "/" + tot + " " + string(u)
+			if !final && t.status == Running {
+				s += "+"
+			}
 		}
-		s = items + " items  " + s
+		return s, s
+	}
+	if u == pipeline.Bytes || byItems {
+		// A weight alone hides how many items it is: show both.
+		done := c.Done()
+		items := fmt.Sprint(done)
+		n, final := t.st.Total()
+		if t.status == Running {
+			t.itemTotalShown = final || t.st.Upstream() != nil
+		}
+		if t.itemTotalShown {
+			tot := fmt.Sprint(max(n, done))
+			items = padLeft(items, len(tot)) + "/" + tot
+			if !final && t.status == Running {
+				items += "+"
+			}
+		}
+		return items + " items  " + s, s
+	}
+	return s, s
+}
+
+// padLeft right-aligns s in n columns.
+func padLeft(s string, n int) string {
+	if w := runewidth.StringWidth(s); w < n {
+		return strings.Repeat(" ", n-w) + s
 	}
 	return s
 }

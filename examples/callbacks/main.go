@@ -14,6 +14,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -25,6 +27,11 @@ func main() {
 	n := flag.Int("n", 10, "number of tasks")
 	unit := flag.Duration("unit", 10*time.Millisecond, "length of one time unit (the seed uses 1s)")
 	flag.Parse()
+
+	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 
 	longComputation := func(ctx context.Context, x int) (float64, error) {
 		select {
@@ -54,7 +61,11 @@ func main() {
 			results[x] = res
 			fmt.Printf("Calculated %d\n", x)
 		})
-	_, err := sink.Count(context.Background(), done)
+	_, err := sink.Count(ctx, done)
 	fmt.Println(results)
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "interrupted")
+		os.Exit(130)
+	}
 	fmt.Printf("%d of %d tasks failed\n", len(pipeline.ItemErrors[int](err)), *n)
 }

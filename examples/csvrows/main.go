@@ -7,6 +7,8 @@
 //	go run ./examples/csvrows big.csv
 //
 // Each row is "id,item,price,quantity"; the program sums price × quantity.
+// On Ctrl-C the bars end "stopped", the sum of the rows read so far is
+// printed and the exit status is 130.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 
@@ -46,12 +49,14 @@ func main() {
 		return
 	}
 	path := flag.Arg(0)
+	tmp := "" // a temporary directory to remove
 	if path == "" {
 		dir, err := os.MkdirTemp("", "csvrows")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "csvrows:", err)
 			os.Exit(1)
 		}
+		tmp = dir
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "rows.csv")
 		if err := generate(path, *rows); err != nil {
@@ -59,7 +64,20 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	n, total, err := process(context.Background(), path, os.Stderr)
+	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop)
+	n, total, err := process(ctx, path, os.Stderr)
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted {
+		fmt.Printf("%d rows, total %.2f\n", n, total)
+		fmt.Fprintf(os.Stderr, "csvrows: interrupted after %d rows\n", n)
+		if tmp != "" {
+			os.RemoveAll(tmp) // deferred calls do not run after os.Exit
+		}
+		os.Exit(130)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "csvrows:", err)
 		os.Exit(1)
@@ -121,7 +139,7 @@ func process(ctx context.Context, path string, progressOut io.Writer) (int, floa
 				return nil
 			}
 		}
-	}, stage.WithName("read")).Weigh(pipeline.Bytes, func([]string) int64 { return 0 })
+	}, stage.WithName("read"), stage.WithUnit(pipeline.Bytes)) // the bytes come from progress.Reader
 
 	values := stage.Map(records, func(_ context.Context, rec []string) (row, error) {
 		price, err := strconv.ParseFloat(rec[2], 64)

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log"
 	"maps"
+	"os"
+	"os/signal"
 	"slices"
 	"time"
 
@@ -27,6 +29,11 @@ import (
 func main() {
 	unit := flag.Duration("unit", 100*time.Millisecond, "length of one time unit (the seed uses 1s)")
 	flag.Parse()
+
+	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 
 	longComputation := func(ctx context.Context, x float64) (float64, error) {
 		select {
@@ -44,7 +51,11 @@ func main() {
 	// Read each result as it completes: the seed's "collect inside the
 	// executor's context".
 	results := map[float64]float64{}
-	for r, err := range sink.All(context.Background(), squares) {
+	for r, err := range sink.All(ctx, squares) {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "interrupted")
+			os.Exit(130)
+		}
 		if err != nil {
 			log.Fatal(err)
 		}

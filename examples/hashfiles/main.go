@@ -9,7 +9,15 @@
 //	sha256sum -c SHA256SUMS
 //
 // An unreadable file is reported on stderr with its path and the run goes
-// on; the exit status is then 1, as with sha256sum.
+// on; the exit status is then 1, as with sha256sum. The output file itself
+// is skipped when it lies in the tree (hashfiles DIR > DIR/SHA256SUMS).
+// On Ctrl-C the run stops promptly: the bars end "stopped", the sums
+// printed so far are complete lines, a summary goes to stderr and the exit
+// status is 130.
+//
+// While bars are drawn, the sums are printed through the board
+// (board.Through), so that on a terminal they appear above the bars
+// instead of breaking them; redirected to a file they are written as is.
 package main
 
 import (
@@ -21,6 +29,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 
@@ -51,7 +60,12 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	os.Exit(run(context.Background(), dir, *workers, !*quiet, os.Stdout, os.Stderr, open))
+	// Ctrl-C cancels the run; a second one kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop)
+	code := run(ctx, dir, *workers, !*quiet, os.Stdout, os.Stderr, open)
+	stop()
+	os.Exit(code)
 }
 
 // open opens a file to hash.
@@ -59,15 +73,24 @@ func open(path string) (io.ReadCloser, error) { return os.Open(path) }
 
 // run hashes the tree under dir, opening files with open, writing sums to
 // stdout and problems (and progress, when show is set) to stderr; it
-// returns the exit status.
+// returns the exit status: 0, 1 if some file could not be hashed, 130 if
+// ctx was cancelled.
 func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr io.Writer, open func(string) (io.ReadCloser, error)) int {
-	var opts []pipeline.Option
-	var logw io.Writer = stderr
-	opts = append(opts, pipeline.WithContinueOnError())
+	opts := []pipeline.Option{pipeline.WithContinueOnError()}
+	logw, out := stderr, stdout
+	var board *progress.Board
 	if show {
-		board := progress.New(progress.WithOutput(stderr))
+		board = progress.New(progress.WithOutput(stderr))
 		opts = append(opts, pipeline.WithObserver(board))
-		logw = board.Writer() // messages go above the bars
+		logw = board.Writer()       // messages go above the bars
+		out = board.Through(stdout) // and so do the sums, when stdout is the same terminal
+	}
+	// Skip the output file when it is in the tree.
+	var self fs.FileInfo
+	if f, ok := stdout.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+			self = info
+		}
 	}
 	p := pipeline.New(opts...)
 	failed := false
@@ -88,6 +111,9 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 				failed = true
 				return nil
 			}
+			if self != nil && os.SameFile(info, self) {
+				return nil // our own output, being written
+			}
 			if !emit(file{path, info.Size()}) {
 				return filepath.SkipAll
 			}
@@ -104,7 +130,8 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 		}
 		defer fh.Close()
 		h := sha256.New()
-		// progress.Reader moves the bar as the bytes are read.
+		// progress.Reader moves the bar as the bytes are read, and stops
+		// reading once the run is cancelled.
 		if _, err := io.Copy(h, progress.Reader(ctx, fh)); err != nil {
 			return "", err
 		}
@@ -113,8 +140,12 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 		stage.WithUnit(pipeline.Bytes), // the bytes come from progress.Reader
 	).Describe(func(f file, _ string) string { return f.path })
 
+	printed := 0
 	for r, err := range sink.All(ctx, sums, sink.WithName("print")) {
 		if err != nil {
+			if ctx.Err() != nil && len(pipeline.ItemErrors[file](err)) == 0 {
+				continue // interrupted: reported below
+			}
 			failed = true
 			for _, ie := range pipeline.ItemErrors[file](err) {
 				fmt.Fprintf(logw, "hashfiles: %s: %v\n", ie.Input.path, unwrapPath(ie.Err))
@@ -124,7 +155,19 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 			}
 			continue
 		}
-		fmt.Fprintf(stdout, "%s  %s\n", r.Value, r.Input.path)
+		fmt.Fprintf(out, "%s  %s\n", r.Value, r.Input.path)
+		printed++
+	}
+	if ctx.Err() != nil {
+		// The summary: what was done before the interruption.
+		fmt.Fprintf(stderr, "hashfiles: interrupted after %d files", printed)
+		if board != nil {
+			if s := board.Summary(); len(s) > 1 {
+				fmt.Fprintf(stderr, " of %d found", s[0].Counts.Out)
+			}
+		}
+		fmt.Fprintln(stderr)
+		return 130
 	}
 	if failed {
 		return 1

@@ -11,8 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/flowbar/flowbar/internal/termtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -102,5 +105,94 @@ func TestUnreadableFile(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), bad) {
 		t.Errorf("the unreadable file has a sum")
+	}
+}
+
+// hashfiles DIR > DIR/SHA256SUMS must not hash its own output while
+// writing it, or sha256sum -c fails on that line.
+func TestSkipsItsOwnOutput(t *testing.T) {
+	coreutils, err := exec.LookPath("sha256sum")
+	if err != nil {
+		t.Skip("sha256sum not installed")
+	}
+	dir, paths := tree(t)
+	sums, err := os.Create(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := run(context.Background(), dir, 2, true, sums, &stderr, open)
+	if err := sums.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	out, err := os.ReadFile(sums.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "\n"); n != len(paths) || strings.Contains(string(out), "SHA256SUMS") {
+		t.Errorf("%d sums, want %d, without the output file:\n%s", n, len(paths), out)
+	}
+	check := exec.Command(coreutils, "-c", "--quiet", sums.Name())
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c: %v\n%s", err, out)
+	}
+}
+
+// SIGINT (what Ctrl-C sends) stops a run in the middle of a large file:
+// the bars end "stopped" in a clean last frame, the sums printed so far
+// are whole lines, a summary line is printed, the exit status is 130.
+func TestInterrupt(t *testing.T) {
+	dir, _ := tree(t)
+	// A sparse file of 64 GiB: hashing it takes far longer than the test.
+	big, err := os.Create(filepath.Join(dir, "zz-big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(64 << 30); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	sumsPath := filepath.Join(t.TempDir(), "sums")
+	sums, err := os.Create(sumsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sums.Close()
+	exe := termtest.Build(t, ".")
+	cmd := exec.Command(exe, "-workers", "2", dir)
+	cmd.Stdout = sums // stdout to a file, the bars on the terminal
+	term := termtest.Start(t, cmd, 100, 30)
+	term.WaitFor(t, time.Minute, "the bar of the large file", func(s string) bool {
+		return strings.Contains(s, "hash [") && strings.Contains(s, "GiB/64.0 GiB")
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := term.Wait(t, time.Minute); code != 130 {
+		t.Fatalf("exit status %d, want 130; screen:\n%s", code, term.Screen())
+	}
+	s := term.Screen()
+	termtest.CheckClean(t, s, 100)
+	lines := s.Lines()
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "hash [") || !strings.Contains(lines[0], "stopped") {
+		t.Fatalf("want the stopped bar and a summary:\n%s", s)
+	}
+	if !strings.HasPrefix(lines[1], "hashfiles: interrupted after ") {
+		t.Errorf("summary %q", lines[1])
+	}
+	out, err := os.ReadFile(sumsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.SplitAfter(string(out), "\n") {
+		if l != "" && (!strings.HasSuffix(l, "\n") || len(strings.SplitN(l, "  ", 2)[0]) != 64) {
+			t.Errorf("not a whole sum line: %q", l)
+		}
+	}
+	if strings.Contains(string(out), "zz-big") {
+		t.Error("the interrupted file has a sum")
 	}
 }

@@ -11,6 +11,10 @@
 // The bar's description and its step become stage options: a weight
 // function (here the rows each task produced, shown in rows/s) and a
 // description function, called only when the bar is drawn, never per item.
+// On Ctrl-C the bar ends "stopped", the results so far are printed and the
+// exit status is 130.
+//
+//	go run ./examples/manualbar [-n 10] [-unit 120ms]
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -36,6 +41,11 @@ func main() {
 	unit := flag.Duration("unit", 120*time.Millisecond, "task x sleeps x times this")
 	flag.Parse()
 
+	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+
 	compute := func(ctx context.Context, x int) (result, error) {
 		select {
 		case <-time.After(time.Duration(x) * *unit):
@@ -52,15 +62,22 @@ func main() {
 
 	p := pipeline.New(progress.Bars(progress.WithTotal("compute", totalRows)))
 	src := stage.FromSlice(p, tasks(*n), stage.WithName("tasks"))
-	sq := stage.Map(src, compute, stage.WithName("compute"), stage.WithWorkers(4)). // pbar.update(rows)
-											Describe(func(x int, _ result) string { return fmt.Sprintf("Calculated %d", x) }).Weigh(pipeline.Rows, func(r result) int64 { return r.rows }) // set_description
-	results, err := sink.ByInput(context.Background(), sq, sink.WithName("results"))
-	if err != nil {
+	sq := stage.Map(src, compute, stage.WithName("compute"), stage.WithWorkers(4)).
+		Weigh(pipeline.Rows, func(r result) int64 { return r.rows }).                     // pbar.update(rows)
+		Describe(func(x int, _ result) string { return fmt.Sprintf("Calculated %d", x) }) // set_description
+	results, err := sink.ByInput(ctx, sq, sink.WithName("results"))
+	if err != nil && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	for x := range *n {
-		fmt.Printf("%d: %g (%d rows)\n", x, results[x].square, results[x].rows)
+		if r, ok := results[x]; ok {
+			fmt.Printf("%d: %g (%d rows)\n", x, r.square, r.rows)
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "interrupted: %d of %d results\n", len(results), *n)
+		os.Exit(130)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"os"
+	"os/signal"
 	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -22,6 +24,11 @@ func main() {
 	n := flag.Int("n", 10, "number of tasks")
 	unit := flag.Duration("unit", 10*time.Millisecond, "length of one time unit (the seed uses 1s)")
 	flag.Parse()
+
+	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop)
 
 	// long_computation(x): sleep x/2 units, return x*x. No pass-through.
 	longComputation := func(ctx context.Context, x int) (int, error) {
@@ -38,8 +45,13 @@ func main() {
 		inputs[i] = i
 	}
 	p := pipeline.New()
-	results, err := sink.ByInput(context.Background(),
+	results, err := sink.ByInput(ctx,
 		stage.Map(stage.FromSlice(p, inputs), longComputation, stage.WithWorkers(8)))
+	if ctx.Err() != nil {
+		fmt.Println(results) // what was done before Ctrl-C
+		fmt.Fprintln(os.Stderr, "interrupted")
+		os.Exit(130)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,86 @@
+package flowbar_test
+
+// The Go code blocks of README.md that are not whole programs, each
+// between "README:begin" and "README:end", indented by one tab in its
+// function. TestReadmeCode checks that README.md holds each of them as it
+// is here; the compiler checks that they compile.
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+type Row struct{ Line string }
+
+type Record struct{ ok bool }
+
+func (r Record) Valid() bool { return r.ok }
+
+func chain(ctx context.Context, readRows func(context.Context, func(Row) bool) error, parse func(context.Context, Row) (Record, error)) {
+	// README:begin
+	p := pipeline.New(pipeline.WithContinueOnError(), progress.Bars())
+	rows := stage.Generate(p, readRows, stage.WithName("read"))                     // Stream[Row, Row]
+	parsed := stage.Map(rows, parse, stage.WithWorkers(4), stage.WithName("parse")) // Stream[Row, Record]
+	valid := stage.Filter(parsed, Record.Valid)                                     // Stream[Row, Record]
+	n, err := sink.Count(ctx, valid)
+	for _, f := range pipeline.ItemErrors[Row](err) {
+		log.Printf("row %v failed in %s: %v", f.Input, f.Stage, f.Err)
+	}
+	// README:end
+	_ = n
+}
+
+func printing(ctx context.Context, paths []string, hashFile func(context.Context, string) (string, error)) {
+	// README:begin
+	board := progress.New()
+	out := board.Stdout() // results land above the bars
+	p := pipeline.New(pipeline.WithObserver(board))
+	sums := stage.Map(stage.FromSlice(p, paths), hashFile, stage.WithWorkers(8))
+	for r, err := range sink.All(ctx, sums) {
+		if err != nil {
+			fmt.Fprintln(board.Writer(), err) // and so do messages
+			continue
+		}
+		fmt.Fprintf(out, "%s  %s\n", r.Value, r.Input)
+	}
+	// README:end
+}
+
+func ctrlC(squares *pipeline.Stream[int, int], inputs []int) {
+	// README:begin
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl-C kills at once
+	results, err := sink.ByInput(ctx, squares)
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "interrupted: %d of %d done\n", len(results), len(inputs))
+		os.Exit(130)
+	}
+	// README:end
+	_ = err
+}
+
+func summaries() {
+	// README:begin
+	board := progress.New()
+	p := pipeline.New(pipeline.WithObserver(board))
+	// ... build and run ...
+	for _, s := range board.Summary() {
+		if s.Status != progress.Done {
+			log.Printf("%s %s after %v: %d of %d items", s.Name, s.Status, s.Elapsed, s.Counts.Done(), s.Counts.In)
+		}
+	}
+	// README:end
+	_ = p
+}
+
+// The functions above are compiled, not run.
+var _ = []any{chain, printing, ctrlC, summaries}
