@@ -116,18 +116,18 @@ func (e *emitter[S, T]) put(it Item[S, T], done int64) *Item[S, T] {
 	} else {
 		e.emitted += e.units(it.Input)
 	}
-	if len(e.buf) >= e.want || e.early && e.due() {
+	if len(e.buf) >= e.want || e.early && e.unchecked+1 >= e.checkEvery && e.due() {
 		e.flush()
+	} else {
+		e.unchecked++
 	}
 	return p
 }
 
-// due reports, every checkEvery outputs while the next stage waits, whether
-// the outputs held have waited past the budget (early hand-off).
+// due is called every checkEvery outputs: it reports, while the next stage
+// waits, whether the outputs held have waited past the budget (early
+// hand-off).
 func (e *emitter[S, T]) due() bool {
-	if e.unchecked++; e.unchecked < e.checkEvery {
-		return false
-	}
 	e.unchecked = 0
 	if !e.out.waiting() {
 		return false

@@ -155,7 +155,7 @@ func (w *Worker[SI, I, SO, O]) Stage() *Stage { return w.st }
 // until the next call.
 func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) {
 	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
-		if it := &c.items[c.pos]; it.Err == nil && !w.r.stopping() {
+		if it := &c.items[c.pos]; it.Err == nil && !w.r.halted.Load() {
 			c.pos++
 			w.n++
 			w.item, w.last = it, it
@@ -170,7 +170,7 @@ func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) {
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
 	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
-		if it := &c.items[c.pos]; it.Err == nil && !w.r.stopping() {
+		if it := &c.items[c.pos]; it.Err == nil && !w.r.halted.Load() {
 			c.pos++
 			w.n++
 			w.item, w.last = it, it
@@ -393,8 +393,10 @@ func (w *Worker[SI, I, SO, O]) Emit(out Item[SO, O], done int64) {
 		e.buf = append(e.buf, out)
 		e.done += done
 		e.emitted++
-		if len(e.buf) >= e.want || e.early && e.due() {
+		if len(e.buf) >= e.want || e.early && e.unchecked+1 >= e.checkEvery && e.due() {
 			e.flush()
+		} else {
+			e.unchecked++
 		}
 		return
 	}
