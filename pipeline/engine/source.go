@@ -153,9 +153,14 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 				select {
 				case ch <- v:
 				default:
+					// The next stage is full: the time waiting is the
+					// source's blocked time, not its work.
+					t := clock()
 					select {
 					case ch <- v:
+						st.m.blocked.Add(clock() - t)
 					case <-done:
+						st.m.blocked.Add(clock() - t)
 						return false
 					}
 				}
@@ -165,6 +170,8 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 				return true
 			}
 			var err error
+			start := clock()
+			defer func() { st.m.busy.Add(clock() - start - st.m.blocked.Load()) }()
 			func() {
 				defer func() {
 					if v := recover(); v != nil {

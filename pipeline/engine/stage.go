@@ -101,8 +101,8 @@ type Counts struct {
 	// stage to take their results, summed over workers: a stage whose
 	// workers are mostly blocked is held back by the stage after it.
 	Blocked time.Duration
-	// InFlight is the number of items taken by the stage's workers and not
-	// yet done with, as of the last chunk they took.
+	// InFlight is the number of items the stage's workers have taken and
+	// not yet finished with (counted by the chunk).
 	InFlight int64
 }
 
@@ -117,9 +117,9 @@ func (c Counts) Balanced() bool { return c.In == c.Out+c.Failed+c.Dropped+c.Canc
 // meter holds a stage's counters. Workers add to it once per chunk, never per
 // item, so the hot path stays free of shared writes.
 type meter struct {
-	_                                                           pad
-	in, out, emitted, failed, dropped, cancelled, weight, taken atomic.Int64
-	busy, idle, blocked                                         atomic.Int64
+	_                                                    pad
+	in, out, emitted, failed, dropped, cancelled, weight atomic.Int64
+	busy, idle, blocked                                  atomic.Int64
 	// cost is the stage's recent processing time per item, in nanoseconds;
 	// 0 until measured. Producers upstream size their chunks with it.
 	cost atomic.Int64
@@ -190,8 +190,8 @@ func (s *Stage) Counts() Counts {
 		Idle:      time.Duration(s.m.idle.Load()),
 		Blocked:   time.Duration(s.m.blocked.Load()),
 	}
-	if !s.finished.Load() {
-		c.InFlight = max(s.m.taken.Load()-c.In, 0)
+	if !s.finished.Load() && len(s.upstreams) > 0 && s.kind != KindSink {
+		c.InFlight = max(c.In-c.Out-c.Failed-c.Dropped-c.Cancelled, 0)
 	}
 	return c
 }

@@ -55,11 +55,12 @@ type Worker[SI, I, SO, O any] struct {
 	emOrd   int64         // ordered: pipeline items the current chunk's outputs hold
 	seqNo   int64         // ordered: the current chunk's sequence number
 
-	cost  int64 // cost per item, ns
-	since int64 // clock() at the end of the last chunk, or 0 after a wait
-	start int64 // clock() at the start of the current chunk
-	timed bool  // items of the current chunk are timed one by one
-	itemT int64 // timed: when the last item started
+	cost   int64 // cost per item, ns
+	idleAt int64 // clock() when the worker began to wait for input, or 0
+	since  int64 // clock() at the end of the last chunk, or 0 after a wait
+	start  int64 // clock() at the start of the current chunk
+	timed  bool  // items of the current chunk are timed one by one
+	itemT  int64 // timed: when the last item started
 	// counts since the current chunk started
 	n, failed, dropped, cancelled, weight int64
 	timer                                 *time.Timer
@@ -269,7 +270,12 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	if w.start == 0 {
 		w.start = clock()
 		if w.em != nil {
-			w.em.takeBlocked() // time blocked before start is no chunk's
+			// Time blocked handing on before the wait is no chunk's.
+			w.st.m.blocked.Add(w.em.takeBlocked())
+		}
+		if w.idleAt != 0 {
+			w.st.m.idle.Add(max(w.start-w.idleAt, 0))
+			w.idleAt = 0
 		}
 	}
 	if w.em != nil {
@@ -313,7 +319,9 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 	w.since = end
 	el := end - w.start
 	if w.em != nil {
-		el -= w.em.takeBlocked()
+		b := w.em.takeBlocked()
+		el -= b
+		w.st.m.blocked.Add(b)
 	}
 	m := &w.st.m
 	if w.n > 0 {
@@ -360,10 +368,24 @@ func (w *Worker[SI, I, SO, O]) want() int {
 
 // idle is called before the worker blocks waiting for input.
 func (w *Worker[SI, I, SO, O]) idle() {
-	w.since = 0 // about to wait: the next chunk reads the clock
 	if w.em != nil {
 		w.em.flush()
 	}
+	if w.since != 0 {
+		w.idleAt = w.since + w.em0Blocked()
+	} else if w.idleAt == 0 {
+		w.idleAt = clock()
+	}
+	w.since = 0 // about to wait: the next chunk reads the clock
+}
+
+// em0Blocked is the time the flush before a wait spent blocked, which is
+// not idle time.
+func (w *Worker[SI, I, SO, O]) em0Blocked() int64 {
+	if w.em == nil {
+		return 0
+	}
+	return w.em.blocked
 }
 
 // wakeIn returns a channel that ticks after d, for an idle worker that
