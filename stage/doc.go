@@ -4,14 +4,24 @@
 // [Generate]. Transforms take a stream and return a new one: [Map] and
 // [OrderedMap] run a function on every item with a fixed number of workers,
 // [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
-// with every item's input and outcome.
+// with every item's input and outcome, [FlatMap] turns an item into zero or
+// more, [Batch] groups items into slices and [Unbatch] splits them again,
+// [Merge] joins several streams. Each is an operator of package
+// pipeline/engine in a file of its own; a stage of your own is written the
+// same way.
+//
+// A stage is named after its function when the function is a named one
+// (stage.Map(files, hash) is "hash"); [WithName] names it otherwise, and a
+// stage with neither is named after its kind and place ("map1").
 //
 // # Workers and blocking
 //
 // Each transform runs its function on a fixed number of long-lived
-// goroutines (option [WithWorkers], default GOMAXPROCS): never one goroutine per
-// item. A worker blocks while the next stage is full, so a slow stage slows
-// the stages before it instead of letting memory grow. Go has no GIL: the
+// goroutines (option [WithWorkers], default GOMAXPROCS): never one goroutine
+// per item. A worker blocks while the next stage is full, so a slow stage
+// slows the stages before it instead of letting memory grow. Items that
+// turn slow inside a chunk a worker took are shared with the stage's idle
+// workers, whatever feeds the stage. Go has no GIL: the
 // same worker count serves CPU-bound work (about the number of cores) and
 // I/O-bound work (as many as the remote side allows).
 //
