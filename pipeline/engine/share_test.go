@@ -1,0 +1,121 @@
+package engine_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+// feeds builds the same items from each kind of feed a stage can have.
+var feeds = map[string]func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int]{
+	"slice": func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] { return stage.FromSlice(p, xs) },
+	"generator": func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] {
+		return stage.Generate(p, func(_ context.Context, emit func(int) bool) error {
+			for _, x := range xs {
+				if !emit(x) {
+					break
+				}
+			}
+			return nil
+		})
+	},
+	"channel": func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] {
+		ch := make(chan int, len(xs))
+		for _, x := range xs {
+			ch <- x
+		}
+		close(ch)
+		return stage.FromChan(p, ch)
+	},
+	"map": func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] {
+		return stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil })
+	},
+}
+
+// Items that turn slow after many fast ones (the shape of a directory walk
+// whose large files come together) are shared by every worker, whatever
+// feeds the stage: before, a chunk taken while items were cheap stayed with
+// one worker, and all of its slow items ran one after the other.
+func TestSlowItemsAreShared(t *testing.T) {
+	const fast, slow, workers = 2000, 48, 8
+	const cost = 5 * time.Millisecond
+	for name, feed := range feeds {
+		for _, knobs := range []string{"", "share"} {
+			t.Run(name+"/off="+knobs, func(t *testing.T) {
+				t.Setenv("FLOWBAR_KNOBS", knobs)
+				synctest.Test(t, func(t *testing.T) {
+					xs := ints(fast + slow)
+					var mu sync.Mutex
+					ran := map[int]int{} // goroutine -> slow items
+					p := pipeline.New()
+					s := stage.Map(feed(p, xs), func(_ context.Context, x int) (int, error) {
+						if x >= fast {
+							time.Sleep(cost)
+							mu.Lock()
+							ran[goid()]++
+							mu.Unlock()
+						}
+						return x, nil
+					}, stage.WithWorkers(workers))
+					start := time.Now()
+					n, err := sink.Count(context.Background(), s)
+					el := time.Since(start)
+					if err != nil || n != fast+slow {
+						t.Fatalf("Count = %d, %v", n, err)
+					}
+					ideal := slow * cost / workers
+					t.Logf("%v for an ideal of %v; slow items per worker: %v", el, ideal, ran)
+					if knobs != "" {
+						return // sharing off: the figures are for comparison
+					}
+					if el > ideal*13/10 {
+						t.Errorf("took %v, more than 1.3 × the ideal %v", el, ideal)
+					}
+					if len(ran) < workers*3/4 {
+						t.Errorf("slow items ran on %d goroutines of %d: %v", len(ran), workers, ran)
+					}
+					checkBalanced(t, p)
+				})
+			})
+		}
+	}
+}
+
+// Fast items are never shared: a chunk that goes at the pace it was sized
+// for stays with the worker that took it, so sharing on or off, the items
+// run in as many runs of consecutive inputs.
+func TestFastChunksStayWhole(t *testing.T) {
+	runs := func(knobs string) int {
+		t.Setenv("FLOWBAR_KNOBS", knobs)
+		xs := ints(100_000)
+		p := pipeline.New()
+		var mu sync.Mutex
+		n := 0
+		last := map[int]int{} // goroutine -> last input
+		s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) {
+			id := goid()
+			mu.Lock()
+			if l, ok := last[id]; !ok || l != x-1 {
+				n++
+			}
+			last[id] = x
+			mu.Unlock()
+			return x, nil
+		}, stage.WithWorkers(2))
+		if _, err := sink.Count(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	on, off := runs(""), runs("share")
+	t.Logf("runs of consecutive inputs: %d with sharing, %d without", on, off)
+	if on > off*3/2+10 {
+		t.Errorf("%d runs with sharing, %d without: fast chunks were split", on, off)
+	}
+}
