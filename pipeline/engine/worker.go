@@ -154,17 +154,7 @@ func (w *Worker[SI, I, SO, O]) Stage() *Stage { return w.st }
 // are counted as cancelled). It blocks while no input is ready; before
 // blocking it hands on the outputs the worker holds. The item is valid
 // until the next call.
-func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) {
-	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
-		if it := &c.items[c.pos]; it.Err == nil && !w.r.halted.Load() {
-			c.pos++
-			w.n++
-			w.item, w.last = it, it
-			return it, true
-		}
-	}
-	return w.nextSlow(nil, nil)
-}
+func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) { return w.NextOr(nil) }
 
 // NextOr is [Worker.Next] that also returns, with a nil item and true, when
 // tick fires while it waits for input: an operator that holds items (a
@@ -178,13 +168,14 @@ func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool
 			return it, true
 		}
 	}
-	return w.nextSlow(tick, nil)
+	return w.nextSlow(tick)
 }
 
-// nextSlow is Next at the end of a chunk, for an item taken that is not
-// for the operator (a failure record, or any item once the run is
-// cancelled), or for a chunk whose items are timed one by one.
-func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time, it *Item[SI, I]) (*Item[SI, I], bool) {
+// nextSlow is Next at the end of a chunk, for an item that is not for the
+// operator (a failure record, or any item once the run is cancelled), for a
+// shared chunk, or for a chunk whose items are timed one by one.
+func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time) (*Item[SI, I], bool) {
+	var it *Item[SI, I]
 	for {
 		if it != nil {
 			switch {
@@ -501,7 +492,7 @@ func (w *Worker[SI, I, SO, O]) Fail(input SI, n int64, err error) {
 // what the worker holds.
 func (w *Worker[SI, I, SO, O]) finish() {
 	for {
-		it, ok := w.nextSlow(nil, nil)
+		it, ok := w.nextSlow(nil)
 		if !ok {
 			break
 		}
