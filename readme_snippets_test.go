@@ -8,11 +8,14 @@ package flowbar_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 	"log"
 	"os"
 	"os/signal"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -84,3 +87,38 @@ func summaries() {
 
 // The functions above are compiled, not run.
 var _ = []any{chain, printing, ctrlC, summaries}
+
+type User struct{ ID int }
+
+func shapes(ctx context.Context, p *pipeline.Pipeline, ids []int, insert func(context.Context, []User) ([]int64, error)) {
+	// README:begin
+	a := stage.FromSlice(p, ids[:len(ids)/2])
+	b := stage.FromSlice(p, ids[len(ids)/2:])
+	all := stage.Merge([]*pipeline.Stream[int, int]{a, b}) // fan-in, as items arrive
+	users := stage.FlatMap(all, func(ctx context.Context, id int) ([]User, error) {
+		return []User{{ID: id}}, nil // zero or more outputs, each keeps its input
+	})
+	batches := stage.Batch(users, 100, 50*time.Millisecond) // Stream[[]int, []User]: at most 100, or 50ms
+	rows := stage.Map(batches, insert)                      // one call per batch: Stream[[]int, []int64]
+	byID, err := sink.ByInput(ctx, stage.Unbatch(rows))     // items again: map[int]int64
+	// README:end
+	_, _ = byID, err
+}
+
+// README:begin
+// upper is a stage of one's own: an operator, run by each worker.
+type upper[S any] struct{}
+
+func (upper[S]) Work(w *engine.Worker[S, string, S, string]) {
+	for it, ok := w.Next(); ok; it, ok = w.Next() {
+		out := engine.Item[S, string]{Input: it.Input, Value: strings.ToUpper(it.Value)}
+		w.Emit(out, w.Units(it)) // one output that completes the item
+	}
+}
+
+// Upper attaches it: any stream in, its output out, bars and sinks as usual.
+func Upper[S any](in *pipeline.Stream[S, string]) *pipeline.Stream[S, string] {
+	return engine.Attach([]*pipeline.Stream[S, string]{in},
+		engine.Spec[S, string, S, string]{Name: "upper", Kind: engine.KindMap, Workers: 4}, upper[S]{})
+}
+// README:end

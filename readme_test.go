@@ -22,6 +22,9 @@ var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```\n")
 
 var snippet = regexp.MustCompile(`(?s)\t// README:begin\n(.*?)\t// README:end\n`)
 
+// topSnippet is a block of top-level declarations (types, methods).
+var topSnippet = regexp.MustCompile(`(?ms)^// README:begin\n(.*?)^// README:end\n`)
+
 func read(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -50,6 +53,9 @@ func TestReadmeCode(t *testing.T) {
 			lines = append(lines, strings.TrimPrefix(l, "\t"))
 		}
 		kept[strings.Join(lines, "")] = "readme_snippets_test.go"
+	}
+	for _, m := range topSnippet.FindAllStringSubmatch(read(t, "readme_snippets_test.go"), -1) {
+		kept[strings.TrimSuffix(m[1], "\n")+"\n"] = "readme_snippets_test.go"
 	}
 	used := map[string]bool{}
 	for i, b := range blocks {
