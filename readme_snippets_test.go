@@ -8,11 +8,11 @@ package flowbar_test
 import (
 	"context"
 	"fmt"
-	"strings"
-	"time"
 	"log"
 	"os"
 	"os/signal"
+	"strings"
+	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
@@ -121,4 +121,5 @@ func Upper[S any](in *pipeline.Stream[S, string]) *pipeline.Stream[S, string] {
 	return engine.Attach([]*pipeline.Stream[S, string]{in},
 		engine.Spec[S, string, S, string]{Name: "upper", Kind: engine.KindMap, Workers: 4}, upper[S]{})
 }
+
 // README:end
