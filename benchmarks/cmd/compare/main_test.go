@@ -153,6 +153,8 @@ func TestTargets(t *testing.T) {
 			s: samples{workloads.Chan: {sample(300)}, workloads.ChanBatch: {sample(140)}, workloads.Flowbar: {sample(130)}, workloads.Loop: {sample(125)}}},
 		{f: workloads.Family{Name: "Skew-5ms-w8", Reference: workloads.Chan, Impls: []string{workloads.Chan, workloads.FlowbarSlice, workloads.FlowbarGenerate}, Calibrate: func() time.Duration { return 0 }},
 			s: samples{workloads.Chan: {sample(104)}, workloads.FlowbarSlice: {sample(105)}, workloads.FlowbarGenerate: {sample(150)}}},
+		{f: workloads.Family{Name: "CPU", Reference: workloads.Chan, Impls: []string{workloads.Chan, workloads.Flowbar}, Bytes: 1},
+			s: samples{workloads.Chan: {sample(100), sample(100), sample(100)}, workloads.Flowbar: {sample(102), sample(90), sample(110)}}},
 	}
 	got := map[string]target{}
 	for _, tg := range targets(rs) {
@@ -162,6 +164,7 @@ func TestTargets(t *testing.T) {
 		"Tiny: flowbar ÷ loop (ns/item)":                          true,
 		"Tiny: flowbar ÷ the fastest other (chanbatch)":           true,
 		"Skew-5ms-w8: wall ÷ ideal, every feed (worst: generate)": false,
+		"CPU: flowbar MB/s ÷ chan's":                              true, // 0.98
 	} {
 		tg, ok := got[name]
 		if !ok {
