@@ -115,7 +115,11 @@ func report(w io.Writer, cfg config, results []result) {
 		if !t.met() {
 			met = "**no**"
 		}
-		fmt.Fprintf(w, "| %s | %.3f | %s %.3g | %s |\n", t.name, t.value, t.op, t.bound, met)
+		value := fmt.Sprintf("%.3f", t.value)
+		if value == fmt.Sprintf("%.3f", t.bound) { // show on which side of the bound it is
+			value = fmt.Sprintf("%.5f", t.value)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s %.3g | %s |\n", t.name, value, t.op, t.bound, met)
 	}
 }
 
