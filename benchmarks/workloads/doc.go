@@ -13,10 +13,20 @@
 // # Families
 //
 // [Families] lists the workloads: Tiny (a trivial function over a million
-// integers), IO (sleeps of 1 ms with 64 workers), CPU (sha256 of 64 KiB
-// blocks), Chain (map, filter, map over a million integers) and Progress
-// (Tiny through flowbar with and without a progress observer). Each returns
-// its results in a map keyed by the input.
+// integers), Chain (map, filter, map over a million integers), LongChain
+// (six maps over a million integers), IO (sleeps of 1 ms with 64 workers),
+// CPU (sha256 of 64 KiB blocks), Skew (instant items followed by slow ones
+// that come together, fed to the slow stage in four ways, one family per
+// case: [SkewCases]), HashTree (sha256 of a generator's small files followed
+// by large ones) and Progress (Tiny through flowbar with and without a
+// progress observer). Each returns its results in a map keyed by the input.
+//
+// # Ideals
+//
+// IO's ideal is fixed (items × latency ÷ workers). Skew and HashTree
+// measure theirs with [Family.Calibrate] in the same process, just before
+// the runs they are compared with: the mean duration of the sleeps, which
+// overshoot, and the time one goroutine takes to hash every file.
 //
 // # Concurrency
 //

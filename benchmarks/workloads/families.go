@@ -36,8 +36,15 @@ type Family struct {
 	// Bytes is the number of bytes one run processes, or 0.
 	Bytes int64
 	// Ideal is the wall time of one run with no overhead at all
-	// (items × latency ÷ workers), or 0 when the work is not a wait.
+	// (items × latency ÷ workers), or 0 when the work is not a wait or
+	// when Calibrate measures it.
 	Ideal time.Duration
+	// Calibrate, when not nil, measures the ideal wall time of one run
+	// now (from the measured cost of the work, divided by the workers
+	// that can run at once), so that a run is compared with an ideal
+	// measured under the same conditions. It blocks for a few tens of
+	// milliseconds.
+	Calibrate func() time.Duration
 	// New builds the family's input, which can take a while and some
 	// memory, and returns the function that makes one run with an
 	// implementation. That function returns a check of the run's result,
@@ -49,7 +56,9 @@ type Family struct {
 // returns the pipeline option that turns progress on for the Progress
 // family's "on" runs; it is called once per run.
 func Families(progress func() pipeline.Option) []Family {
-	return []Family{Tiny(), IO(), CPU(), Chain(), Progress(progress)}
+	fs := []Family{Tiny(), Chain(), LongChain(), IO(), CPU()}
+	fs = append(fs, Skew()...)
+	return append(fs, HashTree(), Progress(progress))
 }
 
 // Ints returns 0, 1, ..., n-1.

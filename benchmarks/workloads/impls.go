@@ -1,5 +1,7 @@
 package workloads
 
+import "strings"
+
 // The implementation names used in benchmark names (impl=<name>) and in the
 // compare command's table.
 const (
@@ -24,7 +26,16 @@ const (
 	// Flowbar is a flowbar pipeline: slice source, map stage(s), ByInput
 	// sink.
 	Flowbar = "flowbar"
-	// Loop is, for the Tiny and Chain families, a plain loop on one
+	// FlowbarSlice, FlowbarGenerate, FlowbarFromChan and FlowbarMapStage
+	// are, for the Skew family, flowbar pipelines that feed the slow map
+	// stage from a slice (FromSlice), from a generator (Generate), from a
+	// channel filled by another goroutine (FromChan) and from an earlier
+	// map stage that does nothing (FromSlice, then an instant Map).
+	FlowbarSlice    = "flowbar-slice"
+	FlowbarGenerate = "flowbar-generate"
+	FlowbarFromChan = "flowbar-fromchan"
+	FlowbarMapStage = "flowbar-mapstage"
+	// Loop is, for the Tiny, Chain and LongChain families, a plain loop on one
 	// goroutine that computes each result and stores it in a map sized to
 	// the input. Where storing into the map is nearly all the work (a
 	// cache miss per insert into a map larger than the caches), it shows
@@ -46,4 +57,10 @@ const BatchSize = 256
 // chained workloads, the reference first.
 func Peers() []string {
 	return []string{Chan, ChanBatch, Errgroup, ConcPool, ConcStream, ConcIter, Flowbar}
+}
+
+// IsFlowbar reports whether impl is one of flowbar's implementations:
+// [Flowbar] or one of the Skew family's feeds ([FlowbarSlice], ...).
+func IsFlowbar(impl string) bool {
+	return impl == Flowbar || strings.HasPrefix(impl, Flowbar+"-")
 }

@@ -24,18 +24,21 @@ type Sample struct {
 	NsPerItem float64
 	// AllocsPerItem is the number of heap allocations per item.
 	AllocsPerItem float64
+	// Ideal is the ideal wall time of one run measured for this sample
+	// ([Family.Calibrate]), or 0.
+	Ideal time.Duration
 }
 
-// Measure runs impl reps times through run (from [Family.New]) after a
-// garbage collection, and returns the time and allocations per item. The
-// results are not checked.
-func Measure(run func(string) func() error, impl string, items, reps int) Sample {
+// Measure calls run reps times after a garbage collection, and returns
+// the time and allocations per item, run making one run of items items.
+// It does not check the results.
+func Measure(run func(), items, reps int) Sample {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	for range reps {
-		run(impl)
+		run()
 	}
 	el := time.Since(start)
 	runtime.ReadMemStats(&after)
