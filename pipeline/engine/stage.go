@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -248,7 +247,8 @@ func (s *Stage) Description() string {
 }
 
 // SlowItem is one of the slowest items of a stage: its pipeline input, as
-// formatted by fmt's %v, and how long the stage's function took on it.
+// formatted by fmt's %v (a string quoted), and how long the stage's function
+// took on it.
 type SlowItem struct {
 	Input string
 	Took  time.Duration
@@ -276,15 +276,16 @@ type slowest struct {
 	items []SlowItem
 }
 
-// record notes an item that took ns; input is formatted only when it enters
-// the list.
-func (w *slowest) record(ns int64, input func() any) {
+// record notes an item that took ns, whose input formats as input; callers
+// check the floor first, so that an input is formatted only when it may
+// enter the list.
+func (w *slowest) record(ns int64, input string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if ns <= w.floor.Load() {
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.items = append(w.items, SlowItem{Input: fmt.Sprint(input()), Took: time.Duration(ns)})
+	w.items = append(w.items, SlowItem{Input: input, Took: time.Duration(ns)})
 	slices.SortFunc(w.items, func(a, b SlowItem) int { return cmp.Compare(b.Took, a.Took) })
 	if len(w.items) > SlowestKept {
 		w.items = w.items[:SlowestKept]

@@ -192,7 +192,7 @@ func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time) (*Item[SI, I], bo
 			if w.timed {
 				now := clock()
 				if w.last != nil {
-					w.st.slow.record(now-w.itemT, w.inputOf(w.last))
+					w.recordSlow(now-w.itemT, w.last)
 					w.last = nil
 				}
 				w.itemT = now
@@ -214,8 +214,11 @@ func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time) (*Item[SI, I], bo
 	}
 }
 
-func (w *Worker[SI, I, SO, O]) inputOf(it *Item[SI, I]) func() any {
-	return func() any { return it.Input }
+// recordSlow offers an item that took ns to the stage's slowest items.
+func (w *Worker[SI, I, SO, O]) recordSlow(ns int64, it *Item[SI, I]) {
+	if ns > w.st.slow.floor.Load() {
+		w.st.slow.record(ns, formatInput(it.Input))
+	}
 }
 
 // cancelItem counts an item taken after the run was cancelled.
@@ -319,7 +322,7 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		w.cost = ewma(w.cost, el/w.n)
 		m.cost.Store(w.cost)
 		if w.n == 1 && !w.timed && w.last != nil {
-			w.st.slow.record(el, w.inputOf(w.last))
+			w.recordSlow(el, w.last)
 		}
 	}
 	m.busy.Add(el)
