@@ -48,8 +48,9 @@ type valueFeed[T any] struct {
 	// owned says that ch is fed by the source's own goroutine, which
 	// counts what it emits and closes the channel promptly on
 	// cancellation; otherwise ch is the user's channel.
-	owned bool
-	item  func(T) Item[T, T] // builds an Item from a value
+	owned     bool
+	item      func(T) Item[T, T] // builds an Item from a value
+	consumers int                // workers reading the channel
 }
 
 func (f *valueFeed[T]) next(r *run, buf *[]Item[T, T], want int, w waiter) ([]Item[T, T], bool) {
@@ -78,6 +79,12 @@ func (f *valueFeed[T]) next(r *run, buf *[]Item[T, T], want int, w waiter) ([]It
 	}
 	if !ok {
 		return nil, false
+	}
+	// Guided self-scheduling, as for slices: never take more than a share
+	// of what the channel holds, so that the last values (often the slow
+	// ones of a walk) spread over every worker.
+	if share := len(f.ch) / (2 * f.consumers); share < want {
+		want = max(share, 1)
 	}
 	b = append(b, f.item(v))
 more:

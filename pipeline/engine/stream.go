@@ -136,8 +136,11 @@ func (s *Stream[S, T]) attach(to *Stage, how consumer, store func([]Item[S, T]) 
 	if s.describe != nil {
 		s.recycle = false
 	}
-	if f, ok := s.feed.(*sliceFeed[S, T]); ok {
+	switch f := any(s.feed).(type) {
+	case *sliceFeed[S, T]:
 		f.consumers = int64(to.workers)
+	case *valueFeed[S]:
+		f.consumers = to.workers
 	}
 	if s.feed != nil {
 		return s.feed
