@@ -55,7 +55,7 @@ func TestReadmeCode(t *testing.T) {
 		kept[strings.Join(lines, "")] = "readme_snippets_test.go"
 	}
 	for _, m := range topSnippet.FindAllStringSubmatch(read(t, "readme_snippets_test.go"), -1) {
-		kept[strings.TrimSuffix(m[1], "\n")+"\n"] = "readme_snippets_test.go"
+		kept[strings.TrimRight(m[1], "\n")+"\n"] = "readme_snippets_test.go"
 	}
 	used := map[string]bool{}
 	for i, b := range blocks {

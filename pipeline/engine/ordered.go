@@ -1,5 +1,7 @@
 package engine
 
+import "sync/atomic"
+
 // sequencer puts the chunks of an ordered stage back in the order they were
 // taken. Workers take a window token, then a chunk and its sequence number;
 // they deposit the chunk's outputs in the slot of that number; the
@@ -15,7 +17,7 @@ type sequencer[S, T any] struct {
 	tokens  chan struct{}
 	slots   []chan deposit[S, T]
 	done    chan struct{} // closed when every worker has exited
-	workers chan struct{} // one value per worker still running
+	workers atomic.Int32  // workers still running
 }
 
 type deposit[S, T any] struct {
@@ -28,17 +30,14 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 		window = 4 * workers
 	}
 	q := &sequencer[S, T]{
-		take:    make(chan struct{}, 1),
-		tokens:  make(chan struct{}, window),
-		slots:   make([]chan deposit[S, T], window),
-		done:    make(chan struct{}),
-		workers: make(chan struct{}, workers),
+		take:   make(chan struct{}, 1),
+		tokens: make(chan struct{}, window),
+		slots:  make([]chan deposit[S, T], window),
+		done:   make(chan struct{}),
 	}
+	q.workers.Store(int32(workers))
 	for i := range q.slots {
 		q.slots[i] = make(chan deposit[S, T], 1)
-	}
-	for range workers {
-		q.workers <- struct{}{}
 	}
 	return q
 }
@@ -46,13 +45,8 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 // exit is called by each worker as it ends; the last one tells the
 // sequencer.
 func (q *sequencer[S, T]) exit() {
-	<-q.workers
-	if len(q.workers) == 0 {
-		select {
-		case <-q.done:
-		default:
-			close(q.done)
-		}
+	if q.workers.Add(-1) == 0 {
+		close(q.done)
 	}
 }
 

@@ -86,36 +86,3 @@ func TestSlowItemsAreShared(t *testing.T) {
 		}
 	}
 }
-
-// Fast items are never shared: a chunk that goes at the pace it was sized
-// for stays with the worker that took it, so sharing on or off, the items
-// run in as many runs of consecutive inputs.
-func TestFastChunksStayWhole(t *testing.T) {
-	runs := func(knobs string) int {
-		t.Setenv("FLOWBAR_KNOBS", knobs)
-		xs := ints(100_000)
-		p := pipeline.New()
-		var mu sync.Mutex
-		n := 0
-		last := map[int]int{} // goroutine -> last input
-		s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) {
-			id := goid()
-			mu.Lock()
-			if l, ok := last[id]; !ok || l != x-1 {
-				n++
-			}
-			last[id] = x
-			mu.Unlock()
-			return x, nil
-		}, stage.WithWorkers(2))
-		if _, err := sink.Count(context.Background(), s); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	on, off := runs(""), runs("share")
-	t.Logf("runs of consecutive inputs: %d with sharing, %d without", on, off)
-	if on > off*3/2+10 {
-		t.Errorf("%d runs with sharing, %d without: fast chunks were split", on, off)
-	}
-}
