@@ -86,18 +86,3 @@ func TestSlowItemsAreShared(t *testing.T) {
 		}
 	}
 }
-
-// The workers of an ordered stage that exited at the same moment could both
-// see themselves last and close the sequencer's done channel twice (a
-// "close of closed channel" panic, found by the fault campaign under load).
-func TestOrderedWorkersExitTogether(t *testing.T) {
-	for range 300 {
-		p := pipeline.New()
-		s := stage.OrderedMap(stage.FromSlice(p, ints(16)), func(_ context.Context, x int) (int, error) { return x, nil },
-			stage.WithWorkers(8), stage.WithWindow(1))
-		got, err := sink.Slice(context.Background(), s)
-		if err != nil || len(got) != 16 {
-			t.Fatalf("got %v, %v", got, err)
-		}
-	}
-}
