@@ -86,7 +86,7 @@ func summaries() {
 }
 
 // The functions above are compiled, not run.
-var _ = []any{chain, printing, ctrlC, summaries}
+var _ = []any{chain, printing, ctrlC, summaries, shapes}
 
 type User struct{ ID int }
 
