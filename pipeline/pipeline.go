@@ -40,6 +40,10 @@ type Stage = engine.Stage
 // In == Out + Failed + Dropped + Cancelled for every stage.
 type Counts = engine.Counts
 
+// SlowItem is one of a stage's slowest items (see Stage.Slowest): its
+// pipeline input, formatted by fmt's %v, and how long the stage took on it.
+type SlowItem = engine.SlowItem
+
 // Kind names what a stage does ("map", "filter", "batch", ...).
 type Kind = engine.Kind
 

@@ -35,7 +35,8 @@ const (
 	colShort  // the counts without the items next to a weight
 	colPercent
 	colRate
-	colStatus // the time left, or how the stage ended
+	colStatus  // the time left, or how the stage ended
+	colInsight // what the workers are doing: "4 in, busy 98%"
 	nCols
 )
 
@@ -51,7 +52,8 @@ type layout struct {
 
 // widen grows the widths to fit the views of the shown stages. The
 // columns whose figures change width as they change start as wide as
-// they usually get: "100%", "9999 items/s", "eta 1m05s".
+// they usually get: "100%", "9999 items/s", "eta 1m05s", "4 in, blocked
+// 100%".
 func (l *layout) widen(views []view, shown []bool, trackers []*tracker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -63,7 +65,8 @@ func (l *layout) widen(views []view, shown []bool, trackers []*tracker) {
 		l.cols[colPercent] = max(l.cols[colPercent], len("100%"))
 		l.cols[colRate] = max(l.cols[colRate], rateWidth(trackers[i].st.Unit()))
 		l.cols[colStatus] = max(l.cols[colStatus], len("eta 1m05s"))
-		for c, s := range [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta} {
+		l.cols[colInsight] = max(l.cols[colInsight], v.insightW)
+		for c, s := range [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta, v.insight} {
 			if c == colStatus && v.status != Running {
 				// "stopped 4.1s, 3 failed" takes the description's room
 				// rather than narrowing the bar in the last frame.
@@ -91,15 +94,15 @@ func (l *layout) snapshot() (name int, cols [nCols]int) {
 
 // render lays out one bar's line in fewer than width columns:
 //
-//	name [=====>-----] counts percent rate status description
+//	name [=====>-----] counts percent rate status insight description
 //
 // Columns are padded to the layout's widths. When the line does not fit,
-// the description goes first, then the rate, then the bar shrinks and
-// goes; the columns left are cut by mpb as a last resort.
+// the insight goes first, then the description, then the rate, then the
+// bar shrinks and goes; the columns left are cut by mpb as a last resort.
 func (l *layout) render(v view, width int) string {
 	nameW, cols := l.snapshot()
 	room := width - 1 // a line as wide as the terminal wraps on some of them
-	shown := [nCols]bool{true, false, cols[colPercent] > 0, true, cols[colStatus] > 0}
+	shown := [nCols]bool{true, false, cols[colPercent] > 0, true, cols[colStatus] > 0, cols[colInsight] > 0}
 	fixed := func() int {
 		n := nameW
 		for c, w := range cols {
@@ -114,6 +117,10 @@ func (l *layout) render(v view, width int) string {
 	descPart := 1 + minDescWidth
 	// The bar with its brackets and the space before it.
 	barW := room - fixed() - 3 - descPart
+	if barW < minBarWidth && shown[colInsight] {
+		shown[colInsight] = false
+		barW = room - fixed() - 3 - descPart
+	}
 	if barW < minBarWidth {
 		descPart = 0
 		barW = room - fixed() - 3
@@ -152,7 +159,7 @@ func (l *layout) line(v view, nameW int, cols [nCols]int, shown [nCols]bool, bar
 		b.WriteByte(' ')
 		drawBar(&b, v, barW)
 	}
-	fields := [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta}
+	fields := [nCols]string{v.counts, v.short, v.percent, v.rate, v.eta, v.insight}
 	for c, s := range fields {
 		if !shown[c] || cols[c] == 0 {
 			continue

@@ -103,6 +103,15 @@ func (b *Board) Start(stages []*pipeline.Stage) {
 	for _, st := range stages {
 		r.trackers = append(r.trackers, newTracker(st, r.trackers, b.cfg.totals, now))
 	}
+	for _, t := range r.trackers {
+		for _, up := range t.ups {
+			for _, u := range r.trackers {
+				if u.st == up {
+					u.downs = append(u.downs, t)
+				}
+			}
+		}
+	}
 	r.shown = make([]bool, len(stages))
 	r.bars = make([]*mpb.Bar, len(stages))
 	if b.bars() {

@@ -7,7 +7,7 @@
 // draws, while the pipeline runs, a bar for each stage that carries
 // information, in composition order:
 //
-//	hash [==============>-----------------------] 2301/2303 items   10.0 GiB/24.0 GiB  41%   1.7 GiB/s eta 8.4s  …ee/c/big1
+//	hash [========>-------------] 2301/2303 items   10.0 GiB/24.0 GiB  41%   1.7 GiB/s eta 8.4s    4 in, busy 98% …ee/c/big1
 //
 // # What a bar shows
 //
@@ -16,17 +16,61 @@
 // declares a weight (the Weigh method of its output stream), its weight
 // in its unit, bytes shown with binary prefixes, next to its items; the
 // expected total; a percentage; the rate, an exponentially weighted moving
-// average; the time left; the description of the last item (Describe on
-// the stream), read when the bar is drawn. When the stage ends, the rate
-// becomes the average over the stage's run and the time left becomes
-// "done 4.2s", "failed 1.3s, 2 failed" or "stopped 0.8s".
+// average; the time left; what the stage's workers are doing (see below);
+// the description of the last item (Describe on the stream), read when the
+// bar is drawn. When the stage ends, the rate becomes the average over the
+// stage's run and the time left becomes "done 4.2s", "failed 1.3s, 2
+// failed" or "stopped 0.8s".
 //
 // Columns keep their width from frame to frame (they only widen, when a
 // figure outgrows them), so the bar does not jitter as numbers grow. On a
-// narrow terminal the description goes first, then the rate; the bar
-// shrinks last. The terminal's width is read on every frame, so a resize
-// takes effect at once; a terminal that reports no size (0×0, as script
-// and docker -t give) gets [FallbackWidth] columns.
+// narrow terminal what the workers are doing goes first, then the
+// description, then the rate; the bar shrinks last. The terminal's width
+// is read on every frame, so a resize takes effect at once; a terminal
+// that reports no size (0×0, as script and docker -t give) gets
+// [FallbackWidth] columns.
+//
+// # What the workers are doing
+//
+// After the time left, a bar shows how the stage's workers spent the last
+// second or so: "4 in, busy 98%" is 4 items in flight (taken and not yet
+// finished; not shown for a source or a sink), then the state that took
+// most of the workers' time and its share of it:
+//
+//   - busy: running the stage's function (for a sink, consuming);
+//   - idle: waiting for input;
+//   - blocked: waiting for the next stage to take their results.
+//
+// The bottleneck is the stage that reads busy while the stages before it
+// read blocked and those after it idle: give it more workers, or make its
+// items cheaper. Here (examples/hashfiles on 120 columns, two cores) the
+// walk through the tree is held back by the hashing:
+//
+//	walk [                ]                 12430 items    5.0 GiB        4.0 GiB/s                  blocked 92% …l2/t17581
+//	hash [                ] 11425/12430+ items    3.9 GiB/5.0 GiB+        1.2 GiB/s               4 in, busy 95% …l2/t17580
+//
+// The shares come from the differences between samples of the stages'
+// time meters (Busy, Idle and Blocked in [pipeline.Counts]), divided by
+// workers × elapsed. Workers add to those meters when a chunk of items, a
+// wait for input or a blocked hand-off ends; the time of those still
+// under way is counted in the state the workers are in now, as the items
+// in flight and the items waiting between stages show it, so that a stage
+// whose items take longer than the interval still reads busy. When the
+// stage ends, the column shows its largest share over the whole run. The
+// column starts as wide as "4 in, blocked 100%" and keeps its width.
+//
+// Each stage's summary ([StageSummary.String], the summary lines without a
+// terminal, [Board.Summary]) gives the whole split over the run
+// ([StageSummary.TimeSplit]) and the slowest items with their inputs and
+// durations ([StageSummary.Slowest]), each input as fmt's %v prints it
+// (here a struct of a path and a size):
+//
+//	walk: done, 23003 items, 0 failed, 5.0 GiB in 5.3s (966.7 MiB/s); busy 31%, idle 0%, blocked 69%
+//	hash: done, 23003 items, 0 failed, 5.0 GiB in 5.3s (966.7 MiB/s); busy 94%, idle 1%, blocked 5%; slowest: {/tmp/tree/big2 1782579200} 5.1s, {/tmp/tree/big3 1887436800} 5.0s, {/tmp/tree/big1 1677721600} 4.7s
+//
+// Only items slow enough to travel alone between stages (tens of
+// microseconds or more) are timed one by one; a stage of fast items lists
+// no slowest.
 //
 // # Which stages get a bar
 //
@@ -60,7 +104,9 @@
 // goroutine per [Board] reads the meters each refresh (default
 // [DefaultRefresh]) and hands the figures to mpb, which then draws one
 // frame. Descriptions are computed when read, a few times a second, never
-// per item. A pipeline without a board pays nothing.
+// per item; so is what the workers are doing, from the same meters. The
+// slowest items are read once, at the end. A pipeline without a board
+// pays nothing.
 //
 // # Completion, errors and cleanup
 //
@@ -80,8 +126,10 @@
 // interval (default [DefaultLineInterval]), and a summary line per stage at
 // the end:
 //
-//	[   3.0s] hash  2300/2303 items    2.7 GiB/24.0 GiB  11%  970.9 MiB/s  eta 22s  /tmp/tree/b/g839
-//	hash: done, 2303 items, 0 failed, 24.0 GiB in 26s (944.1 MiB/s)
+//	[   3.0s] walk  12545 items    5.0 GiB  4.5 GiB/s  blocked 65%  /tmp/tree/small2/t17664
+//	[   3.0s] hash  11517/12545+ items    3.4 GiB/5.0 GiB+  1.1 GiB/s  4 in, busy 94%  /tmp/tree/small2/t17663
+//	walk: done, 23003 items, 0 failed, 5.0 GiB in 5.3s (966.7 MiB/s); busy 31%, idle 0%, blocked 69%
+//	hash: done, 23003 items, 0 failed, 5.0 GiB in 5.3s (966.7 MiB/s); busy 94%, idle 1%, blocked 5%; slowest: {/tmp/tree/big2 1782579200} 5.1s, ...
 //
 // # Printing while bars are drawn
 //

@@ -27,6 +27,14 @@ type StageSummary struct {
 	Elapsed time.Duration
 	// Status says how the stage ended.
 	Status Status
+	// Workers is the number of goroutines that ran the stage's function
+	// (1 for a source or a sink).
+	Workers int
+	// Slowest are the stage's slowest items with their inputs and how
+	// long each took, the slowest first (see [pipeline.Stage.Slowest]):
+	// only items slow enough to travel alone are timed one by one, so a
+	// stage of fast items has none.
+	Slowest []pipeline.SlowItem
 }
 
 // Amount returns the stage's progress in its unit: its weight when it
@@ -46,9 +54,22 @@ func (s StageSummary) Rate() float64 {
 	return float64(s.Amount()) / s.Elapsed.Seconds()
 }
 
-// String returns the summary as one plain line:
+// TimeSplit returns how the stage's workers shared their time over the
+// run: busy, idle (waiting for input) or blocked (waiting for the next
+// stage to take their results), as fractions of the time they recorded
+// and of workers × Elapsed, the time not recorded (the last wait for
+// input; a sink's waits) counting as idle. It is not known (all zero) for
+// a stage that recorded no time: a slice or channel source, which has no
+// goroutine of its own.
+func (s StageSummary) TimeSplit() TimeSplit {
+	return runSplit(s.Counts, max(s.Workers, 1), s.Elapsed, s.Kind == pipeline.KindSource)
+}
+
+// String returns the summary as one plain line: what the stage did, how
+// its workers shared their time (when known) and its slowest items (when
+// any was timed), inputs longer than 40 columns cut at their start:
 //
-//	hash: done, 120 items, 0 failed, 1.2 GiB in 4.1s (301.5 MiB/s)
+//	hash: done, 120 items, 0 failed, 1.2 GiB in 4.1s (301.5 MiB/s); busy 92%, idle 3%, blocked 5%; slowest: big3 1.2s, big1 1.1s
 func (s StageSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s, %d items", s.Name, s.Status, s.Counts.Done())
@@ -67,21 +88,30 @@ func (s StageSummary) String() string {
 		fmt.Fprintf(&b, ", %s", amount)
 	}
 	fmt.Fprintf(&b, " in %s (%s)", formatDuration(s.Elapsed), formatRate(s.Rate(), s.Unit))
+	if split := s.TimeSplit(); split.Known() {
+		b.WriteString("; ")
+		b.WriteString(split.String())
+	}
+	if len(s.Slowest) > 0 {
+		b.WriteString("; slowest: ")
+		b.WriteString(formatSlowest(s.Slowest))
+	}
 	return b.String()
 }
 
 func (t *tracker) summary() StageSummary {
 	el := t.finishedAt.Sub(t.started)
-	return StageSummary{Name: t.st.Name(), Kind: t.st.Kind(), Unit: t.st.Unit(), Counts: t.st.Counts(), Elapsed: el, Status: t.status}
+	return StageSummary{Name: t.st.Name(), Kind: t.st.Kind(), Unit: t.st.Unit(), Counts: t.st.Counts(), Elapsed: el, Status: t.status,
+		Workers: t.st.Workers(), Slowest: t.st.Slowest()}
 }
 
 // writeLine writes one plain progress line for a stage:
 //
-//	[   3.0s] hash  41.0 MiB/120.0 MiB  34%  13.7 MiB/s  eta 5.8s  dir/file
+//	[   3.0s] hash  41.0 MiB/120.0 MiB  34%  13.7 MiB/s  eta 5.8s  4 in, busy 98%  dir/file
 func writeLine(w io.Writer, at time.Duration, v view, nameWidth int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%7s] %-*s", formatDuration(at), nameWidth, v.name)
-	for _, f := range []string{v.counts, strings.TrimSpace(v.percent), v.rate, v.eta, v.desc} {
+	for _, f := range []string{v.counts, strings.TrimSpace(v.percent), v.rate, v.eta, v.insight, v.desc} {
 		if f != "" {
 			b.WriteString("  ")
 			b.WriteString(f)

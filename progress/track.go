@@ -78,6 +78,14 @@ type tracker struct {
 	eta      time.Duration
 	etaOK    bool
 
+	ups   []*pipeline.Stage // the stages feeding this one
+	downs []*tracker        // the trackers of the stages this one feeds
+	split TimeSplit         // the live split at the last sample
+	// sliced: a source whose total was known from the start (a slice),
+	// which has no goroutine and whose workers' time is not shown
+	sliced bool
+	times  []timeSample // the recent samples of the time meters, for the live split
+
 	mu   sync.Mutex
 	view view
 }
@@ -98,13 +106,18 @@ type view struct {
 	rate    string
 	eta     string
 	desc    string
-	status  Status
+	// insight is what the workers are doing: "4 in, busy 98%"
+	insight string
+	// insightW is the width the insight column starts at (0: none)
+	insightW int
+	status   Status
 }
 
 // newTracker follows st; trackers holds the trackers of the stages before
 // it, in composition order.
 func newTracker(st *pipeline.Stage, trackers []*tracker, declared map[string]int64, now time.Time) *tracker {
-	t := &tracker{st: st, weighted: st.Unit() != pipeline.Items, declared: -1, refDeclared: -1, lastT: now, started: now}
+	t := &tracker{st: st, weighted: st.Unit() != pipeline.Items, declared: -1, refDeclared: -1, lastT: now, started: now,
+		ups: st.Upstreams(), times: []timeSample{{at: now}}}
 	byStage := func(s *pipeline.Stage) *tracker {
 		for _, u := range trackers {
 			if u.st == s {
@@ -115,6 +128,8 @@ func newTracker(st *pipeline.Stage, trackers []*tracker, declared map[string]int
 	}
 	if u := st.Upstream(); u != nil {
 		t.up = byStage(u)
+	} else {
+		_, t.sliced = st.Total()
 	}
 	if n, ok := declared[st.Name()]; ok {
 		t.declared = n
@@ -341,6 +356,17 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 		if c.Failed > 0 {
 			v.eta += fmt.Sprintf(", %d failed", c.Failed)
 		}
+	}
+	if t.hasInsight() {
+		var split TimeSplit
+		if t.status == Running {
+			split = t.liveSplit(c, now)
+			t.split = split
+		} else {
+			split = runSplit(c, t.st.Workers(), t.finishedAt.Sub(t.started), len(t.ups) == 0)
+		}
+		v.insight = t.formatInsight(c, split)
+		v.insightW = t.insightWidth(c)
 	}
 	if descWidth > 0 {
 		v.desc = cutLeft(t.st.Description(), descWidth)
