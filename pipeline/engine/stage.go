@@ -247,7 +247,7 @@ func (s *Stage) Description() string {
 }
 
 // SlowItem is one of the slowest items of a stage: its pipeline input, as
-// formatted by fmt's %v (a string quoted), and how long the stage's function
+// formatted by fmt's %v, and how long the stage's function
 // took on it.
 type SlowItem struct {
 	Input string

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -217,7 +218,7 @@ func (w *Worker[SI, I, SO, O]) nextSlow(tick <-chan time.Time) (*Item[SI, I], bo
 // recordSlow offers an item that took ns to the stage's slowest items.
 func (w *Worker[SI, I, SO, O]) recordSlow(ns int64, it *Item[SI, I]) {
 	if ns > w.st.slow.floor.Load() {
-		w.st.slow.record(ns, formatInput(it.Input))
+		w.st.slow.record(ns, fmt.Sprint(it.Input))
 	}
 }
 
