@@ -103,19 +103,11 @@ type mapOp[S, In, Out any] struct {
 }
 
 func (op mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
-	ctx := w.Context()
-	for {
-		it, ok := w.Next()
-		if !ok {
-			return
-		}
-		v, err := op.fn(ctx, it.Value)
-		if err != nil {
-			w.Fail(it.Input, w.Units(it), err)
-			continue
-		}
-		w.Emit(engine.Item[S, Out]{Input: it.Input, Value: v}, w.Units(it))
-	}
+	fn := op.fn
+	engine.Each(w, func(ctx context.Context, _ S, v In) (Out, bool, error) {
+		out, err := fn(ctx, v)
+		return out, true, err
+	})
 }
 
 // Filter returns a stage that keeps the items for which keep returns true,
@@ -144,17 +136,8 @@ func filterStage[S, T any](what string, in *pipeline.Stream[S, T], keep func(T) 
 type filterOp[S, T any] struct{ keep func(T) bool }
 
 func (op filterOp[S, T]) Work(w *engine.Worker[S, T, S, T]) {
-	for {
-		it, ok := w.Next()
-		if !ok {
-			return
-		}
-		if op.keep(it.Value) {
-			w.Emit(*it, w.Units(it))
-		} else {
-			w.Drop(w.Units(it))
-		}
-	}
+	keep := op.keep
+	engine.Each(w, func(_ context.Context, _ S, v T) (T, bool, error) { return v, keep(v), nil })
 }
 
 // OnDone returns a stage that calls fn for every item that reaches it, with
@@ -185,12 +168,9 @@ func OnDone[S, T any](in *pipeline.Stream[S, T], fn func(input S, v T, err error
 type onDoneOp[S, T any] struct{ fn func(S, T, error) }
 
 func (op onDoneOp[S, T]) Work(w *engine.Worker[S, T, S, T]) {
-	for {
-		it, ok := w.Next()
-		if !ok {
-			return
-		}
-		op.fn(it.Input, it.Value, nil)
-		w.Emit(*it, w.Units(it))
-	}
+	fn := op.fn
+	engine.Each(w, func(_ context.Context, input S, v T) (T, bool, error) {
+		fn(input, v, nil)
+		return v, true, nil
+	})
 }

@@ -12,28 +12,24 @@ import (
 // Sharing follows one rule: an idle worker does not wait while another
 // worker holds items it has not started and that would keep it busy past
 // the chunk budget. A worker that takes a chunk of two or more items
-// publishes it, and works through it with a private index (no atomic
-// operation per item), unless its items are known to be slow (a
-// microsecond or more), when it shares the chunk from the start. A worker
-// with nothing to do looks at the published chunks every budget: a private
-// chunk taken more than two budgets ago (its items are slower than the
-// chunk was sized for) is asked for; its owner turns it shared at its next
-// item. A shared chunk whose items left would take longer than the budget
-// at the pace seen since the last look is joined: the idle worker takes its
-// items one at a time, as the owner does. Chunks that go at the pace they
-// were sized for are never shared, so fast items keep moving in large
-// chunks; whatever feeds the stage, the rule is the same.
+// publishes it, and works through it with a private index (one load of the
+// chunk's own cache line per item, no atomic write), unless its items are
+// known to be slow (a microsecond or more), when it shares the chunk from
+// the start. A worker about to wait with nothing to do asks every private
+// chunk of its siblings for a share; the owner turns it shared at its next
+// item, and from then on takes its items with an atomic add, as any worker
+// may. The waiting worker looks at the shared chunks every budget and joins
+// one whose items left would take longer than the budget at the pace seen
+// since its last look (slow items, or a chunk sized for fast items that
+// turned slow), taking its items one at a time. Chunks that go at the pace
+// they were sized for are joined by no one, so fast items keep moving in
+// large chunks; whatever feeds the stage, the rule is the same.
 type inbox[S, T any] struct {
 	s     *Stream[S, T] // the stream read
 	in    inlet[S, T]
 	share bool
 	slots []atomic.Pointer[Chunk[S, T]] // by worker, within this inbox
 	ended atomic.Bool                   // the inlet reported the end of the input
-	// idle counts the workers waiting for input or looking for items to
-	// share; owners of private chunks share them while it is not zero.
-	_    pad
-	idle atomic.Int32
-	_    pad
 }
 
 // slot is the worker's index among those reading its inbox.
@@ -60,10 +56,6 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				return w.publish(items), true, false
 			}
 			items, ok := b.in.next(w.r, &w.buf, w.want(), w)
-			if w.waiting {
-				w.waiting = false
-				b.idle.Add(-1)
-			}
 			switch {
 			case ok && items != nil:
 				return w.publish(items), true, false
@@ -82,12 +74,10 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 			return nil, false, false
 		}
 		w.idle()
-		b.idle.Add(1)
+		w.ask()
 		select {
 		case <-w.wakeIn(time.Duration(budget)):
-			b.idle.Add(-1)
 		case <-tick:
-			b.idle.Add(-1)
 			return nil, true, true
 		}
 	}
@@ -102,10 +92,7 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	if !w.in.share || len(w.in.slots) < 2 {
 		return nil
 	}
-	// Siblings that hold private chunks share them while this worker
-	// waits (see Chunk.ownTake); fetch counts the wait's end.
-	w.waiting = true
-	w.in.idle.Add(1)
+	w.ask()
 	if c := w.steal(); c != nil {
 		w.stash = c
 		return expired
@@ -128,19 +115,16 @@ var expired = func() <-chan time.Time {
 func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 	b := w.in
 	if b.share && len(b.slots) > 1 && len(items) > 1 {
-		c := &Chunk[SI, I]{items: items, owner: w.id, idle: &b.idle}
+		c := &Chunk[SI, I]{items: items, owner: w.id}
 		if w.cost >= sharedCost {
 			c.mode.Store(chunkShared)
 		}
-		return c // published by startChunk, once its start is known
+		return c // published by startChunk
 	}
 	c := &w.own
-	c.items, c.pos, c.owner, c.idle = items, 0, w.id, &never
+	c.items, c.pos, c.owner = items, 0, w.id
 	return c
 }
-
-// never is the idle count of chunks that are never shared: always zero.
-var never atomic.Int32
 
 // sharedCost is the cost per item, in ns, from which a worker shares its
 // chunks from the start: an atomic add per item is then under 1 % of the
@@ -159,6 +143,20 @@ func (w *Worker[SI, I, SO, O]) done(c *Chunk[SI, I]) {
 		}
 	}
 	w.in.in.release(c.items)
+}
+
+// ask asks the siblings that hold private chunks to share them: this worker
+// is about to wait with nothing to do. Their owners turn them shared at
+// their next item (see Chunk.ownTake).
+func (w *Worker[SI, I, SO, O]) ask() {
+	me := w.slot()
+	for j := range w.in.slots {
+		if j != me {
+			if c := w.in.slots[j].Load(); c != nil && c.mode.Load() == chunkPrivate {
+				c.mode.CompareAndSwap(chunkPrivate, chunkAsked)
+			}
+		}
+	}
 }
 
 // stealable reports whether a sibling holds items not yet started.
@@ -197,14 +195,8 @@ func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
 		if now == 0 {
 			now = clock()
 		}
-		switch c.mode.Load() {
-		case chunkPrivate:
-			if now-c.start > 2*budget {
-				c.mode.CompareAndSwap(chunkPrivate, chunkAsked)
-			}
-			continue
-		case chunkAsked:
-			continue // the owner shares it at its next item
+		if c.mode.Load() != chunkShared {
+			continue // private or asked: the owner shares it at its next item
 		}
 		left := c.left()
 		if left <= 0 {

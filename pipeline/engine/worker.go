@@ -46,15 +46,12 @@ type Worker[SI, I, SO, O any] struct {
 	// plain says that outputs go straight to the emitter: no weight, no
 	// description, not ordered, one pipeline item each.
 	plain bool
-	// waiting says that the worker counts itself in its inbox's idle
-	// workers (see wake).
-	waiting bool
-	item    *Item[SI, I]  // the item last returned by Next, until it is accounted for
-	last    *Item[SI, I]  // the item last returned by Next
-	ord     []Item[SO, O] // ordered: the outputs of the current chunk
-	okOrd   int64         // ordered: items of the current chunk handed on
-	emOrd   int64         // ordered: pipeline items the current chunk's outputs hold
-	seqNo   int64         // ordered: the current chunk's sequence number
+	item  *Item[SI, I]  // the item last returned by Next, until it is accounted for
+	last  *Item[SI, I]  // the item last returned by Next
+	ord   []Item[SO, O] // ordered: the outputs of the current chunk
+	okOrd int64         // ordered: items of the current chunk handed on
+	emOrd int64         // ordered: pipeline items the current chunk's outputs hold
+	seqNo int64         // ordered: the current chunk's sequence number
 
 	cost   int64 // cost per item, ns
 	idleAt int64 // clock() when the worker began to wait for input, or 0
@@ -79,8 +76,7 @@ type Chunk[S, T any] struct {
 	mode  atomic.Int32 // chunkPrivate, chunkAsked or chunkShared
 	next  atomic.Int64 // the next item, once shared
 	owner int
-	start int64         // clock() when the owner took it
-	idle  *atomic.Int32 // the inbox's idle workers
+	fast  bool // no failure record among the items: the owner's Next may skip the checks
 	// stolen is set by a worker that takes items from a chunk it does not
 	// own: the owner then neither reuses nor releases its memory.
 	stolen atomic.Bool
@@ -102,12 +98,8 @@ func (c *Chunk[S, T]) ownTake() *Item[S, T] {
 		if c.pos >= len(c.items) {
 			return nil
 		}
-		if c.idle.Load() == 0 {
-			c.pos++
-			return &c.items[c.pos-1]
-		}
-		// A sibling has nothing to do: share what is left.
-		c.mode.Store(chunkAsked)
+		c.pos++
+		return &c.items[c.pos-1]
 	}
 	if c.mode.Load() == chunkAsked {
 		c.next.Store(int64(c.pos))
@@ -116,11 +108,9 @@ func (c *Chunk[S, T]) ownTake() *Item[S, T] {
 	return c.sharedTake()
 }
 
-// private reports whether the owner takes the next item alone: the chunk
-// is private and no sibling waits for work. Two loads, no atomic write.
-func (c *Chunk[S, T]) private() bool {
-	return c.mode.Load() == chunkPrivate && c.idle.Load() == 0
-}
+// private reports whether the owner takes the next item alone: no sibling
+// has asked for a share. One load of the chunk's own cache line.
+func (c *Chunk[S, T]) private() bool { return c.mode.Load() == chunkPrivate }
 
 // sharedTake returns the next item of a shared chunk, or nil.
 func (c *Chunk[S, T]) sharedTake() *Item[S, T] {
@@ -161,13 +151,12 @@ func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) { return w.NextOr(nil
 // tick fires while it waits for input: an operator that holds items (a
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
-	if c := w.cur; c != nil && c.pos < len(c.items) && c.private() {
-		if it := &c.items[c.pos]; it.Err == nil && !w.r.halted.Load() {
-			c.pos++
-			w.n++
-			w.item, w.last = it, it
-			return it, true
-		}
+	if c := w.cur; c != nil && c.fast && c.pos < len(c.items) && c.private() && !w.r.halted.Load() {
+		it := &c.items[c.pos]
+		c.pos++
+		w.n++
+		w.item = it
+		return it, true
 	}
 	return w.nextSlow(tick)
 }
@@ -284,18 +273,20 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	w.timed = c.owner != w.id
 	w.itemT = w.start
 	if !w.timed && c != &w.own {
-		c.start = w.start
 		w.in.slots[w.slot()].Store(c)
 	}
 	if !w.timed {
 		// A chunk fresh from the input: its items enter the stage.
 		var n int64
+		c.fast = true
 		if w.in.s.units == nil && !w.r.p.cfg.ContinueOnError {
 			n = int64(len(c.items))
 		} else {
 			for i := range c.items {
 				if c.items[i].Err == nil {
 					n += w.Units(&c.items[i])
+				} else {
+					c.fast = false
 				}
 			}
 		}
@@ -322,8 +313,12 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 	if w.n > 0 {
 		w.cost = ewma(w.cost, el/w.n)
 		m.cost.Store(w.cost)
-		if w.n == 1 && !w.timed && w.last != nil {
-			w.recordSlow(el, w.last)
+		if w.n == 1 && !w.timed {
+			if it := w.last; it != nil {
+				w.recordSlow(el, it)
+			} else if c.pos == 1 {
+				w.recordSlow(el, &c.items[0])
+			}
 		}
 	}
 	m.busy.Add(el)
