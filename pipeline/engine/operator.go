@@ -176,6 +176,9 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 				w.em = &w.emv
 			}
 			w.plain = seq == nil && sp.weigh == nil && sp.describe == nil && out.units == nil
+			_, fromEdge := w.in.in.(*chunkEdge[SI, I])
+			w.inplace = w.plain && fromEdge && !r.p.cfg.ContinueOnError && !p.knobs.noInPlace &&
+				reflect.TypeFor[[]Item[SI, I]]() == reflect.TypeFor[[]Item[SO, O]]()
 			workers[i] = w
 		}
 		n := spec.Workers
