@@ -278,6 +278,25 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		}
 	}
 	m.busy.Add(el)
+	w.flushCounts()
+	w.item, w.last = nil, nil
+	if w.seq != nil {
+		w.endOrdered()
+	}
+	if c.owner == w.id {
+		w.done(c)
+	}
+	if w.em != nil {
+		w.em.retarget(w.cost)
+	}
+}
+
+// flushCounts adds the worker's counts since the last chunk ended to the
+// stage's meters: at the end of each chunk, and once more when the worker
+// finishes, for what the operator ended after its input did (a last
+// partial batch).
+func (w *Worker[SI, I, SO, O]) flushCounts() {
+	m := &w.st.m
 	if w.failed > 0 {
 		m.failed.Add(w.failed)
 	}
@@ -291,16 +310,6 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		m.weight.Add(w.weight)
 	}
 	w.failed, w.dropped, w.cancelled, w.weight = 0, 0, 0, 0
-	w.item, w.last = nil, nil
-	if w.seq != nil {
-		w.endOrdered()
-	}
-	if c.owner == w.id {
-		w.done(c)
-	}
-	if w.em != nil {
-		w.em.retarget(w.cost)
-	}
 }
 
 // want is how many items the worker would like in its next chunk.
@@ -422,6 +431,7 @@ func (w *Worker[SI, I, SO, O]) finish() {
 		w.cancelled += w.Units(it)
 		w.item = nil
 	}
+	w.flushCounts()
 	if w.em != nil {
 		w.em.flush()
 	}

@@ -1,0 +1,85 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
+	"github.com/flowbar/flowbar/sink"
+	"github.com/flowbar/flowbar/stage"
+)
+
+// holdAll is an operator that takes every item of its input before it
+// accounts for any, as a batch holds a partial batch: then it ends them all
+// the way end says.
+func holdAll(end func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int])) engine.Operator[int, int, int, int] {
+	return engine.OperatorFunc[int, int, int, int](func(w *engine.Worker[int, int, int, int]) {
+		var held []engine.Item[int, int]
+		for {
+			it, ok := w.Next()
+			if !ok {
+				break
+			}
+			held = append(held, *it)
+		}
+		end(w, held)
+	})
+}
+
+// What an operator counts after Next has reported the end of its input (the
+// last partial batch it hands on, drops, fails or cancels) reaches the
+// stage's meters: they were published only at the end of each chunk, so a
+// final batch's weight was lost, and the items of a partial batch held when
+// the run was cancelled left the stage unbalanced.
+func TestCountsAfterTheInputEndsArePublished(t *testing.T) {
+	errBad := errors.New("bad")
+	tests := []struct {
+		name string
+		end  func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int])
+		cont bool
+		want func(c engine.Counts, n int64) bool
+	}{
+		{"emitted with a weight", func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int]) {
+			for _, it := range held {
+				w.Emit(it, 1)
+			}
+		}, false, func(c engine.Counts, n int64) bool { return c.Out == n && c.Weight == 2*n }},
+		{"dropped", func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int]) {
+			w.Drop(int64(len(held)))
+		}, false, func(c engine.Counts, n int64) bool { return c.Dropped == n }},
+		{"failed", func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int]) {
+			for _, it := range held {
+				w.Fail(it.Input, 1, errBad)
+			}
+		}, true, func(c engine.Counts, n int64) bool { return c.Failed == n }},
+		{"cancelled", func(w *engine.Worker[int, int, int, int], held []engine.Item[int, int]) {
+			w.Cancel(int64(len(held)))
+		}, false, func(c engine.Counts, n int64) bool { return c.Cancelled == n }},
+	}
+	for _, tt := range tests {
+		for _, workers := range workerCounts {
+			t.Run(fmt.Sprintf("%s/workers=%d", tt.name, workers), func(t *testing.T) {
+				const n = 100
+				var opts []pipeline.Option
+				if tt.cont {
+					opts = append(opts, pipeline.WithContinueOnError())
+				}
+				p := pipeline.New(opts...)
+				out := engine.Attach([]*pipeline.Stream[int, int]{stage.FromSlice(p, ints(n))},
+					engine.Spec[int, int, int, int]{Name: "hold", Workers: workers}, holdAll(tt.end)).
+					Weigh(pipeline.Rows, func(int) int64 { return 2 })
+				_, err := sink.Count(context.Background(), out)
+				if tt.cont != (err != nil) {
+					t.Fatalf("error %v", err)
+				}
+				checkBalanced(t, p)
+				if c := p.Stages()[1].Counts(); !tt.want(c, n) {
+					t.Errorf("counts %+v for %d items", c, n)
+				}
+			})
+		}
+	}
+}
