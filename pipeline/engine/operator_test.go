@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
@@ -82,4 +85,64 @@ func TestCountsAfterTheInputEndsArePublished(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A worker whose operator has returned accounts for the input it left
+// unread, but never for the items of a sibling's chunk: it used to take the
+// unstarted items of a sibling's slow chunk, as an idle worker does, and
+// count them as cancelled in a run that went on, so that their results were
+// lost without an error.
+func TestFinishedWorkerLeavesSiblingsItems(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int, 16)
+		gate, ready := make(chan struct{}), make(chan struct{})
+		var entered atomic.Int32
+		op := engine.OperatorFunc[int, int, int, int](func(w *engine.Worker[int, int, int, int]) {
+			if entered.Add(1) == 2 {
+				<-ready // the other worker holds a slow chunk: stop early
+				return
+			}
+			for {
+				it, ok := w.Next()
+				if !ok {
+					return
+				}
+				switch it.Value {
+				case 0:
+					<-gate // until the next items wait in the channel
+				case 1:
+					close(ready)
+					fallthrough
+				default:
+					time.Sleep(time.Millisecond)
+				}
+				w.Emit(*it, 1)
+			}
+		})
+		p := pipeline.New()
+		out := engine.Attach([]*pipeline.Stream[int, int]{stage.FromChan(p, ch)},
+			engine.Spec[int, int, int, int]{Name: "work", Workers: 2}, op)
+		done := make(chan error)
+		var n int
+		go func() {
+			var err error
+			n, err = sink.Count(context.Background(), out)
+			done <- err
+		}()
+		ch <- 0
+		synctest.Wait()
+		for i := 1; i <= 10; i++ {
+			ch <- i // taken as one chunk once item 0 is done
+		}
+		close(gate)
+		time.Sleep(time.Second)
+		close(ch)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		checkBalanced(t, p)
+		if c := p.Stages()[1].Counts(); n != 11 || c.Cancelled != 0 {
+			t.Errorf("%d results, counts %+v; want 11 results and none cancelled", n, c)
+		}
+	})
 }

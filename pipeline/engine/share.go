@@ -131,9 +131,10 @@ func (w *Worker[SI, I, SO, O]) done(c *Chunk[SI, I]) {
 	w.in.in.release(c.items)
 }
 
-// stealable reports whether a sibling holds items not yet started.
+// stealable reports whether a sibling holds items not yet started that w
+// may take: not once its operator has returned.
 func (w *Worker[SI, I, SO, O]) stealable() bool {
-	if !w.in.share || w.r.stopping() {
+	if !w.in.share || w.r.stopping() || w.finishing {
 		return false
 	}
 	me := w.slot()
@@ -149,9 +150,10 @@ func (w *Worker[SI, I, SO, O]) stealable() bool {
 }
 
 // steal returns a sibling's chunk whose items left would take longer than
-// the budget at the pace seen since the last look, marked stolen, or nil.
+// the budget at the pace seen since the last look, marked stolen, or nil;
+// nil once w's operator has returned.
 func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
-	if !w.in.share || w.r.stopping() {
+	if !w.in.share || w.r.stopping() || w.finishing {
 		return nil
 	}
 	me := w.slot()

@@ -51,7 +51,10 @@ type Worker[SI, I, SO, O any] struct {
 	since int64 // clock() at the end of the last chunk, or 0 after a wait
 	start int64 // clock() at the start of the current chunk
 	timed bool  // items of the current chunk are timed one by one
-	itemT int64 // timed: when the last item started
+	// finishing is set once the operator has returned: the worker then
+	// accounts for the input left unread, never for a sibling's items.
+	finishing bool
+	itemT     int64 // timed: when the last item started
 	// counts since the current chunk started
 	n, failed, dropped, cancelled, weight int64
 	timer                                 *time.Timer
@@ -421,8 +424,10 @@ func (w *Worker[SI, I, SO, O]) Fail(input SI, n int64, err error) {
 
 // finish accounts for what the operator left unread (an operator that
 // stops early still accounts for every item, as cancelled) and hands on
-// what the worker holds.
+// what the worker holds. The items of its siblings' chunks are theirs to
+// end: it takes none of them.
 func (w *Worker[SI, I, SO, O]) finish() {
+	w.finishing = true
 	for {
 		it, ok := w.nextSlow(nil, nil)
 		if !ok {
