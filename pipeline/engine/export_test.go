@@ -5,3 +5,7 @@ const (
 	EdgeChunks = edgeChunks
 	EdgeItems  = edgeItems
 )
+
+// Expired is the channel an idle worker's wait ends on once it has found a
+// sibling's chunk to share.
+var Expired = expired

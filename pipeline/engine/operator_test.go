@@ -146,3 +146,63 @@ func TestFinishedWorkerLeavesSiblingsItems(t *testing.T) {
 		}
 	})
 }
+
+// The channel that ends an idle worker's wait once it has found a
+// sibling's chunk to share is ready every time: it held one value, which
+// the first such wait in the process took.
+func TestExpiredFiresEveryTime(t *testing.T) {
+	for i := range 3 {
+		select {
+		case <-engine.Expired:
+		default:
+			t.Fatalf("wait %d: not ready", i+1)
+		}
+	}
+}
+
+// A worker waiting for input takes its share of a sibling's slow chunk, in
+// every run: after the first run in the process it kept waiting for input
+// instead (and, inside a synctest bubble, could never be seen blocked).
+func TestIdleWorkerSharesSlowChunkEveryRun(t *testing.T) {
+	for run := range 2 {
+		t.Run(fmt.Sprint(run+1), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ch := make(chan int, 16)
+				gate := make(chan struct{})
+				p := pipeline.New()
+				out := stage.Map(stage.FromChan(p, ch), func(_ context.Context, x int) (int, error) {
+					if x == 0 {
+						<-gate // until the next items wait in the channel
+					} else {
+						time.Sleep(time.Millisecond)
+					}
+					return x, nil
+				}, stage.WithWorkers(2))
+				start := time.Now()
+				var last time.Duration
+				done := make(chan error)
+				go func() {
+					done <- sink.ForEach(context.Background(), out, func(int, int) error {
+						last = time.Since(start)
+						return nil
+					})
+				}()
+				ch <- 0
+				synctest.Wait()
+				for i := 1; i <= 10; i++ {
+					ch <- i // one worker takes them as one chunk; the other waits for input
+				}
+				close(gate)
+				time.Sleep(time.Second)
+				close(ch)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if last > 7*time.Millisecond {
+					t.Errorf("10 items of 1ms on 2 workers took %v: the idle worker did not share them", last)
+				}
+				checkBalanced(t, p)
+			})
+		})
+	}
+}

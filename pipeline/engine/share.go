@@ -96,10 +96,11 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	return nil
 }
 
-// expired is a channel that always has a tick ready.
+// expired is a channel that is always ready: closed, so that no receive
+// ever drains it.
 var expired = func() <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- time.Time{}
+	ch := make(chan time.Time)
+	close(ch)
 	return ch
 }()
 
