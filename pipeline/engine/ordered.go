@@ -1,5 +1,7 @@
 package engine
 
+import "sync/atomic"
+
 // sequencer puts the chunks of an ordered stage back in the order they were
 // taken. Workers take a window token, then a chunk and its sequence number;
 // they deposit the chunk's outputs in the slot of that number; the
@@ -15,7 +17,7 @@ type sequencer[S, T any] struct {
 	tokens  chan struct{}
 	slots   []chan deposit[S, T]
 	done    chan struct{} // closed when every worker has exited
-	workers chan struct{} // one value per worker still running
+	running atomic.Int32  // workers still running
 }
 
 type deposit[S, T any] struct {
@@ -28,31 +30,23 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 		window = 4 * workers
 	}
 	q := &sequencer[S, T]{
-		take:    make(chan struct{}, 1),
-		tokens:  make(chan struct{}, window),
-		slots:   make([]chan deposit[S, T], window),
-		done:    make(chan struct{}),
-		workers: make(chan struct{}, workers),
+		take:   make(chan struct{}, 1),
+		tokens: make(chan struct{}, window),
+		slots:  make([]chan deposit[S, T], window),
+		done:   make(chan struct{}),
 	}
 	for i := range q.slots {
 		q.slots[i] = make(chan deposit[S, T], 1)
 	}
-	for range workers {
-		q.workers <- struct{}{}
-	}
+	q.running.Store(int32(workers))
 	return q
 }
 
-// exit is called by each worker as it ends; the last one tells the
-// sequencer.
+// exit is called by each worker as it ends; the last one, and only it,
+// tells the sequencer.
 func (q *sequencer[S, T]) exit() {
-	<-q.workers
-	if len(q.workers) == 0 {
-		select {
-		case <-q.done:
-		default:
-			close(q.done)
-		}
+	if q.running.Add(-1) == 0 {
+		close(q.done)
 	}
 }
 
