@@ -112,13 +112,6 @@ func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: rec.Stack, Location: panicLocation(rec.Callers)}
 }
 
-// stack returns the stack of the panicking goroutine; call it from the
-// deferred function that recovered v.
-func stack(v any) []byte {
-	rec := panics.NewRecovered(2, v)
-	return rec.Stack
-}
-
 // panicLocation returns file:line of the frame that called panic (or faulted).
 func panicLocation(callers []uintptr) string {
 	frames := runtime.CallersFrames(callers)
