@@ -4,7 +4,9 @@
 // [Generate]. Transforms take a stream and return a new one: [Map] and
 // [OrderedMap] run a function on every item with a fixed number of workers,
 // [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
-// with every item's input and outcome.
+// with every item's input and outcome, [FlatMap] turns each item into zero
+// or more, [Batch] groups items into batches and [Unbatch] splits them
+// again, each item with its own input, and [Merge] joins several streams.
 //
 // # Workers and blocking
 //
@@ -20,7 +22,8 @@
 // [Map] and [Filter] hand results on in completion order, like Python's
 // as_completed, so one slow item never holds back the fast ones. [OrderedMap]
 // and [OrderedFilter] keep the input order with a bounded reorder window
-// (option [WithWindow]).
+// (option [WithWindow]). [Batch] keeps the order in which items arrive;
+// [Merge] keeps each input's own order.
 //
 // # Errors and panics
 //

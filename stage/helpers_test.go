@@ -14,6 +14,17 @@ func ints(n int) []int {
 	return xs
 }
 
+// joined returns the errors joined in err, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
 // checkMeters fails the test unless, for every stage, In == Out + Failed +
 // Dropped + Cancelled, In is what its upstreams emitted, and what it emitted
 // is what it handed on (more only for a flat-map that expands items).
