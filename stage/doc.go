@@ -6,7 +6,7 @@
 // [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
 // with every item's input and outcome, [FlatMap] turns an item into zero or
 // more, [Batch] groups items into slices and [Unbatch] splits them again,
-// [Merge] joins several streams. Each is an operator of package
+// each item with its own input, and [Merge] joins several streams. Each is an operator of package
 // pipeline/engine in a file of its own; a stage of your own is written the
 // same way.
 //
@@ -30,7 +30,8 @@
 // [Map] and [Filter] hand results on in completion order, like Python's
 // as_completed, so one slow item never holds back the fast ones. [OrderedMap]
 // and [OrderedFilter] keep the input order with a bounded reorder window
-// (option [WithWindow]).
+// (option [WithWindow]). [Batch] keeps the order in which items arrive;
+// [Merge] keeps each input's own order.
 //
 // # Errors and panics
 //

@@ -128,3 +128,83 @@ func Example_weighAndDescribe() {
 	// Output:
 	// 26 bytes Calculated "mid-size"
 }
+
+// FlatMap turns each item into zero or more, each keeping the item's
+// input: here, the words of each line. An item that makes nothing counts
+// as dropped; the stage emits more items than it takes in.
+func ExampleFlatMap() {
+	p := pipeline.New()
+	lines := stage.FromSlice(p, []string{"to be", "", "or not"})
+	words := stage.FlatMap(lines, func(_ context.Context, line string) ([]string, error) {
+		return strings.Fields(line), nil
+	}, stage.WithWorkers(1))
+	err := sink.ForEach(context.Background(), words, func(line, word string) error {
+		fmt.Printf("%q: %s\n", line, word)
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	c := p.Stages()[1].Counts()
+	fmt.Printf("%d lines, %d empty, %d words\n", c.In, c.Dropped, c.Emitted)
+	// Output:
+	// "to be": to
+	// "to be": be
+	// "or not": or
+	// "or not": not
+	// 3 lines, 1 empty, 4 words
+}
+
+// Batch groups items, here into batches of at most three; the last batch
+// holds what is left at the end of the input. Meters count items, not
+// batches.
+func ExampleBatch() {
+	p := pipeline.New()
+	batches := stage.Batch(stage.FromSlice(p, []int{1, 2, 3, 4, 5, 6, 7}), 3, 0)
+	got, _ := sink.Slice(context.Background(), batches)
+	fmt.Println(got)
+	fmt.Println(p.Stages()[1].Counts().Out, "items")
+	// Output:
+	// [[1 2 3] [4 5 6] [7]]
+	// 7 items
+}
+
+// Unbatch after a map over whole batches (one request per batch, as a bulk
+// lookup makes) pairs each value with its input again, so that the results
+// are keyed by input.
+func ExampleUnbatch() {
+	p := pipeline.New()
+	ids := stage.FromSlice(p, []int{1, 2, 3, 4, 5})
+	names := stage.Map(stage.Batch(ids, 2, 0), func(_ context.Context, ids []int) ([]string, error) {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = fmt.Sprintf("user%d", id)
+		}
+		return out, nil
+	})
+	m, _ := sink.ByInput(context.Background(), stage.Unbatch(names))
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		fmt.Println(id, m[id])
+	}
+	// Output:
+	// 1 user1
+	// 2 user2
+	// 3 user3
+	// 4 user4
+	// 5 user5
+}
+
+// Merge joins streams of the same types as their items arrive; the merged
+// total is the sum of theirs.
+func ExampleMerge() {
+	p := pipeline.New()
+	local := stage.FromSlice(p, []string{"a.txt", "b.txt"})
+	remote := stage.FromSlice(p, []string{"s3://c.txt"})
+	files := stage.Merge([]*pipeline.Stream[string, string]{local, remote})
+	total, _ := files.From().Total()
+	got, _ := sink.Slice(context.Background(), files)
+	slices.Sort(got)
+	fmt.Println(total, got)
+	// Output:
+	// 3 [a.txt b.txt s3://c.txt]
+}

@@ -13,7 +13,9 @@ import (
 // map over whole batches, sink.ByInput keys by input again). A batch whose
 // values are fewer or more than its inputs fails every one of its inputs. A
 // failure record of a batch becomes one per input. Items keep their batch's
-// order; batches come in completion order. Options: WithName, WithWorkers.
+// order; batches come in completion order. Each item of a batch counts as
+// handed on once it is, so that items a cancelled run could not hand on are
+// counted as cancelled. Options: WithName, WithWorkers.
 func Unbatch[S, T any](in *pipeline.Stream[[]S, []T], opts ...Option) *pipeline.Stream[S, T] {
 	c := newConfig("Unbatch", optName|optWorkers, opts)
 	return engine.Attach([]*pipeline.Stream[[]S, []T]{in}, engine.Spec[[]S, []T, S, T]{
@@ -40,10 +42,19 @@ func unbatch[S, T any](w *engine.Worker[[]S, []T, S, T]) {
 			w.Drop(w.Units(it))
 			continue
 		}
+		// A batch of one pipeline item per input (every batch of Batch)
+		// hands each on as its own output, so that an output the run
+		// could not hand on counts as cancelled; any other is handed on
+		// with its first output, as a flat-map's item.
+		n := w.Units(it)
+		each := n == int64(len(it.Input))
 		for i, v := range it.Value {
 			done := int64(0)
-			if i == 0 {
-				done = w.Units(it)
+			switch {
+			case each:
+				done = 1
+			case i == 0:
+				done = n
 			}
 			w.Emit(engine.Item[S, T]{Input: it.Input[i], Value: v}, done)
 		}

@@ -30,8 +30,16 @@ const runBound = 60 * time.Second
 
 // The kinds of generated things.
 var (
-	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate"}
-	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone"}
+	// sourceKinds are the ways a case's items enter: one source, or
+	// "merge": two or three sources of these kinds but merge, holding
+	// disjoint parts of the input, joined by stage.Merge.
+	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate", "merge"}
+	partKinds   = sourceKinds[:len(sourceKinds)-1]
+	// stageKinds are the stages drawn one by one. "batch" stands for a
+	// group: stage.Batch, up to two maps over whole batches ("bmap",
+	// "orderedbmap"), then stage.Unbatch.
+	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch"}
+	batchKinds  = []string{"bmap", "orderedbmap"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
 )
@@ -88,11 +96,21 @@ func isSourceErr(err error) bool {
 			found = true
 		}
 		var pe *pipeline.PanicError
-		if _, item := e.(*pipeline.ItemError[int64]); !item && errors.As(e, &pe) && pe.Value == errSourcePanic && len(pe.Stack) > 0 {
+		if !isItemErr(e) && errors.As(e, &pe) && pe.Value == errSourcePanic && len(pe.Stack) > 0 {
 			found = true
 		}
 	})
 	return found
+}
+
+// isItemErr reports whether e is the error of an item: of one input, or of
+// a batch of inputs (a map over batches failed).
+func isItemErr(e error) bool {
+	switch e.(type) {
+	case *pipeline.ItemError[int64], *pipeline.ItemError[[]int64]:
+		return true
+	}
+	return false
 }
 
 // errCancel is the cause with which the campaign cancels a run's context.
@@ -103,22 +121,52 @@ type stageSpec struct {
 	workers int
 	window  int   // 0: default
 	add     int64 // a map adds this to the value (injective)
-	dropPct int   // a filter drops about this percentage
+	dropPct int   // a filter or flat-map drops about this percentage
 	// weighted stages count a weight per result (weightOf) and describe
 	// their last result.
 	weighted bool
+	// flatmap: an item becomes 1 to fan outputs; output j is
+	// v + add + j<<shift, distinct for every flat-map of the case.
+	fan, shift int
+	// batch: the batch size and the wait before a partial batch goes on.
+	size    int
+	maxWait time.Duration
+	// faulty maps over batches raise faults, keyed by the batch's first
+	// value: only where the model knows how items are batched (batches of
+	// one, or batches that only fill up, after an ordered chain from one
+	// source). On a batch, it says that the model knows that.
+	faulty bool
 }
 
 func (s stageSpec) ordered() bool {
-	return s.kind == "orderedmap" || s.kind == "orderedfilter" || s.kind == "ondone" || s.workers == 1
+	switch s.kind {
+	case "orderedmap", "orderedfilter", "ondone", "batch", "orderedbmap":
+		return true
+	}
+	return s.workers == 1
+}
+
+// partSpec is one source of a case: the only one, or one of a merge's.
+type partSpec struct {
+	kind     string
+	xs       []int64 // the values it holds, in order
+	genErrAt int     // generate: return errSource after this many items; -1 never
+	genPanic bool    // generate: panic with errSourcePanic instead of returning errSource
+}
+
+// emits is what the source emits when it runs to its end.
+func (pt partSpec) emits() []int64 {
+	if pt.genErrAt >= 0 {
+		return pt.xs[:pt.genErrAt]
+	}
+	return pt.xs
 }
 
 // spec is one generated case.
 type spec struct {
 	n          int
 	source     string
-	genErrAt   int  // generate: return errSource after this many items; -1 never
-	genPanic   bool // generate: panic with errSourcePanic instead of returning errSource
+	parts      []partSpec
 	stages     []stageSpec
 	sink       string
 	cont       bool // ContinueOnError
@@ -136,39 +184,82 @@ type spec struct {
 	failedPM   int  // per-mille chance that an OnDone callback panics on a failure record
 	loopPanic  int  // a range loop's body panics at this result; 0 never
 	progress   int  // 0: no progress board; 1: plain lines; 2: live bars
-	srcWeight  bool // the source counts a weight per item
+	srcWeight  bool // the sources count a weight per item
+}
+
+// genErr reports whether a source of the case fails.
+func (c *spec) genErr() bool {
+	for _, pt := range c.parts {
+		if pt.genErrAt >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // weightOf is the weight of a value in weighted stages.
 func weightOf(v int64) int64 { return v%7 + 1 }
 
+// weightOfAll is the weight of a batch in weighted stages.
+func weightOfAll(vs []int64) int64 {
+	var w int64
+	for _, v := range vs {
+		w += weightOf(v)
+	}
+	return w
+}
+
 func (c *spec) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "n=%d source=%s", c.n, c.source)
-	if c.genErrAt >= 0 {
-		fmt.Fprintf(&b, "(err@%d)", c.genErrAt)
+	if c.source == "merge" {
+		b.WriteString("(")
+		for i, pt := range c.parts {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "%s:%d", pt.kind, len(pt.xs))
+			if len(pt.xs) > 0 {
+				fmt.Fprintf(&b, "[%d..%d]", pt.xs[0], pt.xs[len(pt.xs)-1])
+			}
+			if pt.genErrAt >= 0 {
+				fmt.Fprintf(&b, "(err@%d)", pt.genErrAt)
+			}
+		}
+		b.WriteString(")")
+	} else if pt := c.parts[0]; pt.genErrAt >= 0 {
+		fmt.Fprintf(&b, "(err@%d)", pt.genErrAt)
 	}
 	for _, s := range c.stages {
 		fmt.Fprintf(&b, " -> %s(w=%d", s.kind, s.workers)
 		if s.window > 0 {
 			fmt.Fprintf(&b, ",win=%d", s.window)
 		}
+		switch s.kind {
+		case "flatmap":
+			fmt.Fprintf(&b, ",fan=%d,drop=%d%%", s.fan, s.dropPct)
+		case "filter", "orderedfilter":
+			fmt.Fprintf(&b, ",drop=%d%%", s.dropPct)
+		case "batch":
+			fmt.Fprintf(&b, ",size=%d,wait=%v,known=%v", s.size, s.maxWait, s.faulty)
+		case "bmap", "orderedbmap":
+			fmt.Fprintf(&b, ",faulty=%v", s.faulty)
+		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d progress=%d",
-		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic, c.progress)
+	fmt.Fprintf(&b, " -> %s cont=%v chunk=%d err=%d‰ panic=%d‰ delay=%d‰ block=%d‰ cancel=%s@%d stop=%d slow=%v sinkfaults=%v failedpanic=%d‰ looppanic=%d progress=%d",
+		c.sink, c.cont, c.chunk, c.errPM, c.panicPM, c.delayPM, c.blockPM, c.cancel, c.cancelAt, c.stopAfter, c.slowSink, c.sinkFaults, c.failedPM, c.loopPanic, c.progress)
 	return b.String()
 }
 
 func genSpec(t *rapid.T) *spec {
 	c := &spec{
-		n:        rapid.IntRange(0, 300).Draw(t, "n"),
-		source:   rapid.SampledFrom(sourceKinds).Draw(t, "source"),
-		genErrAt: -1,
-		sink:     rapid.SampledFrom(sinkKinds).Draw(t, "sink"),
-		cont:     rapid.Bool().Draw(t, "continue"),
-		seed:     rapid.Uint64().Draw(t, "seed"),
-		cancel:   rapid.SampledFrom(cancelKinds).Draw(t, "cancel"),
+		n:      rapid.IntRange(0, 300).Draw(t, "n"),
+		source: rapid.SampledFrom(sourceKinds).Draw(t, "source"),
+		sink:   rapid.SampledFrom(sinkKinds).Draw(t, "sink"),
+		cont:   rapid.Bool().Draw(t, "continue"),
+		seed:   rapid.Uint64().Draw(t, "seed"),
+		cancel: rapid.SampledFrom(cancelKinds).Draw(t, "cancel"),
 	}
 	if rapid.IntRange(0, 9).Draw(t, "big") == 0 {
 		c.n = rapid.IntRange(300, 5000).Draw(t, "bigN") // chunks of hundreds of items
@@ -176,27 +267,14 @@ func genSpec(t *rapid.T) *spec {
 	if rapid.IntRange(0, 3).Draw(t, "chunked") == 0 {
 		c.chunk = rapid.SampledFrom([]int{1, 2, 7, 64}).Draw(t, "chunk")
 	}
-	if c.source == "generate" && rapid.IntRange(0, 4).Draw(t, "generrs") == 0 {
-		c.genErrAt = rapid.IntRange(0, c.n).Draw(t, "genErrAt")
-		c.genPanic = rapid.Bool().Draw(t, "genPanic")
-	}
-	for i := range rapid.IntRange(1, 5).Draw(t, "stages") {
-		s := stageSpec{
-			kind:    rapid.SampledFrom(stageKinds).Draw(t, "kind"),
-			workers: rapid.IntRange(1, 8).Draw(t, "workers"),
-			add:     int64(i+1) << 20,
+	c.parts = genParts(t, c)
+	for range rapid.IntRange(1, 5).Draw(t, "stages") {
+		kind := rapid.SampledFrom(stageKinds).Draw(t, "kind")
+		if kind == "batch" {
+			c.genBatch(t)
+			continue
 		}
-		if s.kind == "ondone" {
-			s.workers = 1
-		}
-		if strings.HasPrefix(s.kind, "ordered") && rapid.Bool().Draw(t, "windowed") {
-			s.window = rapid.IntRange(1, 4).Draw(t, "window")
-		}
-		s.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
-		if strings.HasSuffix(s.kind, "filter") {
-			s.dropPct = rapid.IntRange(0, 60).Draw(t, "dropPct")
-		}
-		c.stages = append(c.stages, s)
+		c.stages = append(c.stages, c.genStage(t, kind))
 	}
 	// Faults: often none, sometimes rare, sometimes many.
 	levels := []int{0, 0, 2, 10, 50, 200}
@@ -228,6 +306,105 @@ func genSpec(t *rapid.T) *spec {
 		c.loopPanic = rapid.IntRange(1, max(1, c.n)).Draw(t, "loopPanic")
 	}
 	return c
+}
+
+// genParts draws the sources: one holding 0..n-1, or, for a merge, two or
+// three holding disjoint parts of it, as ranges or interleaved.
+func genParts(t *rapid.T, c *spec) []partSpec {
+	genPart := func(kind string, xs []int64) partSpec {
+		pt := partSpec{kind: kind, xs: xs, genErrAt: -1}
+		if kind == "generate" && rapid.IntRange(0, 4).Draw(t, "generrs") == 0 {
+			pt.genErrAt = rapid.IntRange(0, len(xs)).Draw(t, "genErrAt")
+			pt.genPanic = rapid.Bool().Draw(t, "genPanic")
+		}
+		return pt
+	}
+	all := make([]int64, c.n)
+	for i := range all {
+		all[i] = int64(i)
+	}
+	if c.source != "merge" {
+		return []partSpec{genPart(c.source, all)}
+	}
+	k := rapid.IntRange(2, 3).Draw(t, "parts")
+	split := make([][]int64, k)
+	if rapid.Bool().Draw(t, "interleaved") {
+		for _, x := range all {
+			split[x%int64(k)] = append(split[x%int64(k)], x)
+		}
+	} else {
+		cuts := []int{0}
+		for range k - 1 {
+			cuts = append(cuts, rapid.IntRange(0, c.n).Draw(t, "cut"))
+		}
+		cuts = append(cuts, c.n)
+		slices.Sort(cuts)
+		for i := range k {
+			split[i] = all[cuts[i]:cuts[i+1]]
+		}
+	}
+	parts := make([]partSpec, k)
+	for i := range k {
+		parts[i] = genPart(rapid.SampledFrom(partKinds).Draw(t, "partKind"), split[i])
+	}
+	return parts
+}
+
+// genStage draws the stage of the given kind at the next position.
+func (c *spec) genStage(t *rapid.T, kind string) stageSpec {
+	pos := len(c.stages) + 1
+	s := stageSpec{
+		kind:    kind,
+		workers: rapid.IntRange(1, 8).Draw(t, "workers"),
+		add:     int64(pos) << 20,
+	}
+	if s.kind == "ondone" {
+		s.workers = 1
+	}
+	if strings.HasPrefix(s.kind, "ordered") && rapid.Bool().Draw(t, "windowed") {
+		s.window = rapid.IntRange(1, 4).Draw(t, "window")
+	}
+	s.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
+	if strings.HasSuffix(s.kind, "filter") || s.kind == "flatmap" {
+		s.dropPct = rapid.IntRange(0, 60).Draw(t, "dropPct")
+	}
+	if s.kind == "flatmap" {
+		s.fan = rapid.SampledFrom([]int{1, 2, 3}).Draw(t, "fan")
+		flat := 0
+		for _, o := range c.stages {
+			if o.kind == "flatmap" {
+				flat++
+			}
+		}
+		s.shift = 34 + 3*flat // at most five: up to bit 48
+	}
+	return s
+}
+
+// genBatch draws a batch, up to two maps over whole batches and the unbatch.
+func (c *spec) genBatch(t *rapid.T) {
+	b := stageSpec{
+		kind:    "batch",
+		workers: 1,
+		size:    rapid.SampledFrom([]int{1, 3, 16, 64}).Draw(t, "batchSize"),
+		maxWait: rapid.SampledFrom([]time.Duration{0, 0, 20 * time.Microsecond, time.Millisecond}).Draw(t, "maxWait"),
+	}
+	b.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
+	// The model knows which items a batch holds when batches hold one item,
+	// or when they only fill up (no wait) with items arriving in the
+	// model's order.
+	inOrder := c.source != "merge"
+	for _, s := range c.stages {
+		inOrder = inOrder && s.ordered()
+	}
+	b.faulty = b.size == 1 || b.maxWait == 0 && inOrder
+	c.stages = append(c.stages, b)
+	for range rapid.IntRange(0, 2).Draw(t, "batchMaps") {
+		s := c.genStage(t, rapid.SampledFrom(batchKinds).Draw(t, "batchKind"))
+		s.faulty = b.faulty
+		c.stages = append(c.stages, s)
+	}
+	c.stages = append(c.stages, c.genStage(t, "unbatch"))
 }
 
 // hash mixes the case's seed with a stage position and a value (splitmix64).
@@ -268,67 +445,218 @@ func (c *spec) delay(pos int, v int64) time.Duration {
 	return time.Duration(c.hash(3, pos, v)%300) * time.Microsecond
 }
 
-// outcome is what the model says happens to one input.
-type outcome struct {
+// expand is what the flat-map s at pos makes of v: 1 to s.fan values.
+func (c *spec) expand(s stageSpec, pos int, v int64) []int64 {
+	k := 1 + int(c.hash(6, pos, v)%uint64(s.fan))
+	out := make([]int64, k)
+	for j := range out {
+		out[j] = v + s.add + int64(j)<<s.shift
+	}
+	return out
+}
+
+// leaf is what the model says happens to one item: an input, or one of the
+// outputs a flat-map made of it.
+type leaf struct {
 	input   int64
+	part    int   // the source that holds the input
 	value   int64 // final value when ok
 	ok      bool
+	seq     int // ok: place among the successes in the model's order
 	dropped int // stage position that dropped it, 0 if none
 	failed  int // stage position that failed it, 0 if none
 	panic   bool
-	blocked int // stage position whose call blocks until cancellation, 0 if none
+	faultV  int64 // failed: the value the failing function saw (a batch's first)
+	blocked int   // stage position whose call blocks until cancellation, 0 if none
 }
 
-// model runs the case sequentially: the outcome of every input the source
-// emits.
-func (c *spec) model() ([]outcome, map[int]int64) {
-	weights := map[int]int64{}
-	n := c.n
-	if c.genErrAt >= 0 {
-		n = c.genErrAt
+// counts are a stage's meters in the model.
+type counts struct{ in, out, emitted, failed, dropped, weight int64 }
+
+// model is the case run sequentially, stage by stage over every item.
+type model struct {
+	inputs    []int64   // every input the sources emit, ascending
+	parts     [][]int64 // by source: the inputs it emits, in order
+	partOf    map[int64]int
+	srcWeight []int64 // by source
+	leaves    []*leaf
+	ok        []*leaf         // successes, in the model's order
+	stage     map[int]*counts // by position: 1.. transforms, len(stages)+1 the sink
+	byValue   map[int64]*leaf // successes by final value (distinct)
+	// faults counts the failed leaves by (input, position, value seen).
+	faults   map[[3]int64]int64
+	byFault  map[[3]int64]*leaf
+	leavesOf map[int64]int // leaves per input
+	okOf     map[int64]int // successes per input
+	failures int64
+}
+
+// mitem is an item on its way through the model's stages.
+type mitem struct {
+	input int64
+	v     int64
+	batch int // between a batch and its unbatch: the batch it travels in
+}
+
+func (c *spec) model() *model {
+	m := &model{
+		partOf: map[int64]int{}, stage: map[int]*counts{}, byValue: map[int64]*leaf{},
+		faults: map[[3]int64]int64{}, byFault: map[[3]int64]*leaf{}, leavesOf: map[int64]int{}, okOf: map[int64]int{},
 	}
-	out := make([]outcome, 0, n)
-	for x := range int64(n) {
-		o := outcome{input: x}
-		v := x
-		done := false
-		weights[0] += weightOf(x)
-		for i, s := range c.stages {
-			pos := i + 1
-			isMap := s.kind == "map" || s.kind == "orderedmap"
-			if isMap && c.blocks(pos, v) {
-				o.blocked, done = pos, true
-				break
-			}
-			f := c.faultAt(pos, v, isMap)
-			if f == fErr || f == fPanic {
-				o.failed, o.panic, done = pos, f == fPanic, true
-				break
-			}
-			switch s.kind {
-			case "map", "orderedmap":
-				v += s.add
-			case "filter", "orderedfilter":
-				if !c.keep(pos, v, s.dropPct) {
-					o.dropped, done = pos, true
+	for i, pt := range c.parts {
+		xs := pt.emits()
+		m.parts = append(m.parts, xs)
+		m.inputs = append(m.inputs, xs...)
+		var w int64
+		for _, x := range xs {
+			m.partOf[x] = i
+			w += weightOf(x)
+		}
+		m.srcWeight = append(m.srcWeight, w)
+	}
+	slices.Sort(m.inputs)
+	items := make([]mitem, len(m.inputs))
+	for i, x := range m.inputs {
+		items[i] = mitem{input: x, v: x, batch: -1}
+	}
+	end := func(it mitem, l leaf) {
+		l.input, l.part = it.input, m.partOf[it.input]
+		m.leaves = append(m.leaves, &l)
+		m.leavesOf[it.input]++
+		if l.failed > 0 {
+			key := [3]int64{l.input, int64(l.failed), l.faultV}
+			m.faults[key]++
+			m.byFault[key] = &l
+			m.failures++
+		}
+	}
+	// fails returns whether the function at pos fails or blocks on v, and
+	// ends it then.
+	fails := func(k *counts, it mitem, pos int, v int64, canFail, canBlock bool) bool {
+		if canBlock && c.blocks(pos, v) {
+			end(it, leaf{blocked: pos})
+			return true
+		}
+		if f := c.faultAt(pos, v, canFail); f == fErr || f == fPanic {
+			k.failed++
+			end(it, leaf{failed: pos, panic: f == fPanic, faultV: v})
+			return true
+		}
+		return false
+	}
+	for i, s := range c.stages {
+		pos := i + 1
+		k := &counts{}
+		m.stage[pos] = k
+		var next []mitem
+		pass := func(it mitem) {
+			k.out++
+			k.emitted++
+			k.weight += weightOf(it.v)
+			next = append(next, it)
+		}
+		switch s.kind {
+		case "map", "orderedmap":
+			for _, it := range items {
+				k.in++
+				if !fails(k, it, pos, it.v, true, true) {
+					it.v += s.add
+					pass(it)
 				}
 			}
-			if done {
-				break
+		case "filter", "orderedfilter", "ondone":
+			for _, it := range items {
+				k.in++
+				switch {
+				case fails(k, it, pos, it.v, false, false):
+				case s.kind != "ondone" && !c.keep(pos, it.v, s.dropPct):
+					k.dropped++
+					end(it, leaf{dropped: pos})
+				default:
+					pass(it)
+				}
 			}
-			weights[pos] += weightOf(v)
-		}
-		if !done && c.sinkFaults {
-			if f := c.faultAt(len(c.stages)+1, v, true); f == fErr || f == fPanic {
-				o.failed, o.panic, done = len(c.stages)+1, f == fPanic, true
+		case "flatmap":
+			for _, it := range items {
+				k.in++
+				switch {
+				case fails(k, it, pos, it.v, true, true):
+				case !c.keep(pos, it.v, s.dropPct):
+					k.dropped++
+					end(it, leaf{dropped: pos})
+				default:
+					k.out++
+					for _, v := range c.expand(s, pos, it.v) {
+						k.emitted++
+						k.weight += weightOf(v)
+						next = append(next, mitem{input: it.input, v: v, batch: -1})
+					}
+				}
+			}
+		case "batch":
+			for j, it := range items {
+				k.in++
+				it.batch = j // each its own: the make-up of batches is unknown
+				if s.faulty {
+					it.batch = j / s.size
+				}
+				pass(it)
+			}
+		case "bmap", "orderedbmap":
+			for lo := 0; lo < len(items); {
+				hi := lo + 1
+				for hi < len(items) && items[hi].batch == items[lo].batch {
+					hi++
+				}
+				batch := items[lo:hi]
+				lo = hi
+				k.in += int64(len(batch))
+				v0 := batch[0].v
+				if s.faulty && c.blocks(pos, v0) {
+					for _, it := range batch {
+						end(it, leaf{blocked: pos})
+					}
+					continue
+				}
+				if f := c.faultAt(pos, v0, true); s.faulty && (f == fErr || f == fPanic) {
+					k.failed += int64(len(batch))
+					for _, it := range batch {
+						end(it, leaf{failed: pos, panic: f == fPanic, faultV: v0})
+					}
+					continue
+				}
+				for _, it := range batch {
+					it.v += s.add
+					pass(it)
+				}
+			}
+		case "unbatch":
+			for _, it := range items {
+				k.in++
+				it.batch = -1
+				pass(it)
 			}
 		}
-		if !done {
-			o.value, o.ok = v, true
-		}
-		out = append(out, o)
+		items = next
 	}
-	return out, weights
+	// The sink.
+	sinkPos := len(c.stages) + 1
+	k := &counts{}
+	m.stage[sinkPos] = k
+	for _, it := range items {
+		k.in++
+		if c.sinkFaults && fails(k, it, sinkPos, it.v, true, false) {
+			continue
+		}
+		k.out++
+		k.emitted++
+		end(it, leaf{ok: true, value: it.v, seq: len(m.ok)})
+		l := m.leaves[len(m.leaves)-1]
+		m.ok = append(m.ok, l)
+		m.byValue[l.value] = l
+		m.okOf[l.input]++
+	}
+	return m
 }
 
 // harness holds a run's instrumentation.
@@ -383,6 +711,18 @@ func (h *harness) raise(pos int, v int64, canFail bool) error {
 	return nil
 }
 
+// pace is call for a function whose faults the model could not place (a
+// map over batches whose make-up depends on timing): it counts the call and
+// may delay it, but never fails.
+func (h *harness) pace(pos int, v int64) {
+	if n := h.calls.Add(1); h.c.cancel == "item" && n == int64(h.c.cancelAt) {
+		h.cancel(errCancel)
+	}
+	if h.c.faultAt(pos, v, true) == fDelay {
+		time.Sleep(h.c.delay(pos, v))
+	}
+}
+
 // result is what a run delivered.
 type result struct {
 	pairs     [][2]int64 // (input, value) in arrival order; input -1 when the sink does not tell
@@ -405,6 +745,64 @@ func TestCampaign(t *testing.T) {
 	})
 }
 
+// source builds the source of part pt. It returns the channel of a
+// "bufchan" source, whose untaken values the caller checks after the run.
+func (h *harness) source(p *pipeline.Pipeline, pt partSpec, feeder *sync.WaitGroup, stopFeeder <-chan struct{}) (*pipeline.Stream[int64, int64], chan int64) {
+	xs := pt.xs
+	switch pt.kind {
+	case "slice":
+		return stage.FromSlice(p, xs), nil
+	case "chan":
+		ch := make(chan int64)
+		feeder.Go(func() {
+			defer close(ch)
+			for _, x := range xs {
+				select {
+				case ch <- x:
+				case <-stopFeeder:
+					return
+				}
+			}
+		})
+		return stage.FromChan(p, ch), nil
+	case "bufchan":
+		// A closed channel holding every value: what the run does not
+		// take stays in it.
+		bufch := make(chan int64, len(xs))
+		for _, x := range xs {
+			bufch <- x
+		}
+		close(bufch)
+		return stage.FromChan(p, bufch), bufch
+	case "seq":
+		return stage.FromSeq(p, iter.Seq[int64](slices.Values(xs))), nil
+	}
+	return stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
+		for i, x := range xs {
+			if i == pt.genErrAt {
+				if pt.genPanic {
+					panic(errSourcePanic)
+				}
+				return errSource
+			}
+			wasCancelled := ctx.Err() != nil
+			if !emit(x) {
+				return ctx.Err()
+			}
+			if wasCancelled {
+				h.emitAfterCancel.Store(true)
+			}
+		}
+		if pt.genErrAt == len(xs) {
+			if pt.genPanic {
+				panic(errSourcePanic)
+			}
+			return errSource
+		}
+		return nil
+	}), nil
+}
+
 func runCase(t *rapid.T, c *spec) {
 	ignore := goleak.IgnoreCurrent()
 	var opts []pipeline.Option
@@ -425,80 +823,31 @@ func runCase(t *rapid.T, c *spec) {
 	defer cancel(nil)
 	h := &harness{c: c, cancel: cancel, raised: map[[2]int64]fault{}}
 
-	// Source.
-	xs := make([]int64, c.n)
-	for i := range xs {
-		xs[i] = int64(i)
-	}
-	var src *pipeline.Stream[int64, int64]
-	var srcOpts []stage.Option
-	var bufch chan int64
+	// Sources.
 	var feeder sync.WaitGroup
 	stopFeeder := make(chan struct{})
-	switch c.source {
-	case "slice":
-		src = stage.FromSlice(p, xs, srcOpts...)
-	case "chan":
-		ch := make(chan int64)
-		feeder.Go(func() {
-			defer close(ch)
-			for _, x := range xs {
-				select {
-				case ch <- x:
-				case <-stopFeeder:
-					return
-				}
-			}
-		})
-		src = stage.FromChan(p, ch, srcOpts...)
-	case "bufchan":
-		// A closed channel holding every value: what the run does not
-		// take stays in it.
-		bufch = make(chan int64, len(xs))
-		for _, x := range xs {
-			bufch <- x
+	var parts []*pipeline.Stream[int64, int64]
+	bufchs := make([]chan int64, len(c.parts))
+	for i, pt := range c.parts {
+		s, bufch := h.source(p, pt, &feeder, stopFeeder)
+		if c.srcWeight {
+			s.Weigh(pipeline.Bytes, weightOf).Describe(func(in, v int64) string { return fmt.Sprint(in) })
 		}
-		close(bufch)
-		src = stage.FromChan(p, bufch, srcOpts...)
-	case "seq":
-		src = stage.FromSeq(p, iter.Seq[int64](slices.Values(xs)), srcOpts...)
-	case "generate":
-		src = stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
-			for i, x := range xs {
-				if i == c.genErrAt {
-					if c.genPanic {
-						panic(errSourcePanic)
-					}
-					return errSource
-				}
-				wasCancelled := ctx.Err() != nil
-				if !emit(x) {
-					return ctx.Err()
-				}
-				if wasCancelled {
-					h.emitAfterCancel.Store(true)
-				}
-			}
-			if c.genErrAt == len(xs) {
-				if c.genPanic {
-					panic(errSourcePanic)
-				}
-				return errSource
-			}
-			return nil
-		}, srcOpts...)
+		parts = append(parts, s)
+		bufchs[i] = bufch
+	}
+	s := parts[0]
+	if c.source == "merge" {
+		s = stage.Merge(parts, stage.WithName("merge"))
 	}
 
-	if c.srcWeight {
-		src.Weigh(pipeline.Bytes, weightOf).Describe(func(in, v int64) string { return fmt.Sprint(in) })
-	}
-
-	// Transforms.
-	s := src
+	// Transforms. bs is the stream of batches between a batch and its
+	// unbatch.
+	var bs *pipeline.Stream[[]int64, []int64]
 	for i, st := range c.stages {
 		pos := i + 1
 		o := []stage.Option{stage.WithName(fmt.Sprintf("%s%d", st.kind, pos))}
-		if st.kind != "ondone" {
+		if st.kind != "ondone" && st.kind != "batch" {
 			o = append(o, stage.WithWorkers(st.workers))
 		}
 		if st.window > 0 {
@@ -537,8 +886,48 @@ func runCase(t *rapid.T, c *spec) {
 					panic(failedPanic{pos, input})
 				}
 			}, o...)
+		case "flatmap":
+			s = stage.FlatMap(s, func(ctx context.Context, v int64) ([]int64, error) {
+				if err := h.call(ctx, pos, v, true); err != nil {
+					return nil, err
+				}
+				if !c.keep(pos, v, st.dropPct) {
+					return nil, nil
+				}
+				return c.expand(st, pos, v), nil
+			}, o...)
+		case "batch":
+			bs = stage.Batch(s, st.size, st.maxWait, o...)
+		case "bmap", "orderedbmap":
+			fn := func(ctx context.Context, vs []int64) ([]int64, error) {
+				if st.faulty {
+					if err := h.call(ctx, pos, vs[0], true); err != nil {
+						return nil, err
+					}
+				} else {
+					h.pace(pos, vs[0])
+				}
+				out := make([]int64, len(vs))
+				for j, v := range vs {
+					out[j] = v + st.add
+				}
+				return out, nil
+			}
+			if st.kind == "bmap" {
+				bs = stage.Map(bs, fn, o...)
+			} else {
+				bs = stage.OrderedMap(bs, fn, o...)
+			}
+		case "unbatch":
+			s = stage.Unbatch(bs, o...)
+			bs = nil
 		}
-		if st.weighted && st.kind != "ondone" {
+		if !st.weighted || st.kind == "ondone" {
+			continue
+		}
+		if bs != nil {
+			bs.Weigh(pipeline.Rows, weightOfAll).Describe(func(in, v []int64) string { return fmt.Sprintf("%v: %v", in, v) })
+		} else {
 			s.Weigh(pipeline.Rows, weightOf).Describe(func(in, v int64) string { return fmt.Sprintf("%d: %d", in, v) })
 		}
 	}
@@ -660,15 +1049,19 @@ func runCase(t *rapid.T, c *spec) {
 		t.Fatalf("goroutines left behind: %v", err)
 	}
 	check(t, c, h, p, res, parent)
-	if bufch != nil {
-		taken := p.Stages()[0].Counts().Out
-		for i := taken; i < int64(c.n); i++ {
-			if v, ok := <-bufch; !ok || v != i {
-				t.Fatalf("the run took %d values from the channel; value %d is %d, %v", taken, i, v, ok)
+	for i, bufch := range bufchs {
+		if bufch == nil {
+			continue
+		}
+		xs := c.parts[i].xs
+		taken := p.Stages()[i].Counts().Out
+		for _, x := range xs[taken:] {
+			if v, ok := <-bufch; !ok || v != x {
+				t.Fatalf("the run took %d values from channel %d; the next is %d, %v, want %d", taken, i, v, ok, x)
 			}
 		}
 		if _, ok := <-bufch; ok {
-			t.Fatalf("the run took %d values from the channel; more are left", taken)
+			t.Fatalf("the run took %d values from channel %d; more are left", taken, i)
 		}
 	}
 	if board != nil {
@@ -712,122 +1105,221 @@ func checkBoard(t *rapid.T, c *spec, p *pipeline.Pipeline, board *progress.Board
 	}
 }
 
-// check compares a run with the model and the promises.
-func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, parent context.Context) {
-	model, weights := c.model()
-	byInput := map[int64]outcome{}
-	byValue := map[int64]outcome{}
-	var want []outcome // successes, in input order
-	nFailed, nDropped := map[int]int64{}, map[int]int64{}
-	for _, o := range model {
-		byInput[o.input] = o
-		if o.ok {
-			byValue[o.value] = o
-			want = append(want, o)
+// record is one item error a run returned, for one input or, from a map
+// over batches, for the inputs of a batch.
+type record struct {
+	err    error // the *pipeline.ItemError
+	inputs []int64
+	stage  string
+	cause  error
+}
+
+// records lists the item errors in err.
+func records(err error) []record {
+	var out []record
+	walkErrs(err, func(e error) {
+		switch ie := e.(type) {
+		case *pipeline.ItemError[int64]:
+			out = append(out, record{ie, []int64{ie.Input}, ie.Stage, ie.Err})
+		case *pipeline.ItemError[[]int64]:
+			out = append(out, record{ie, ie.Input, ie.Stage, ie.Err})
 		}
-		if o.failed > 0 {
-			nFailed[o.failed]++
-		}
-		if o.dropped > 0 {
-			nDropped[o.dropped]++
+	})
+	return out
+}
+
+// itemErrors is pipeline.ItemErrors[int64](err), and what it panicked
+// with.
+func itemErrors(err error) (ies []*pipeline.ItemError[int64], panicked any) {
+	defer func() { panicked = recover() }()
+	return pipeline.ItemErrors[int64](err), nil
+}
+
+// faultOf is the fault raised by a user function that an item error's
+// cause holds.
+type faultOf struct {
+	pos   int
+	v     int64
+	panic bool
+	stack bool
+}
+
+// findFault returns the first injected error or panic in the tree of err.
+func findFault(err error) (faultOf, bool) {
+	if err == nil {
+		return faultOf{}, false
+	}
+	if inj, ok := err.(*injected); ok {
+		return faultOf{pos: inj.pos, v: inj.v}, true
+	}
+	if pe, ok := err.(*pipeline.PanicError); ok {
+		if pv, ok := pe.Value.(panicValue); ok {
+			return faultOf{pos: pv.pos, v: pv.v, panic: true, stack: len(pe.Stack) > 0}, true
 		}
 	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if f, ok := findFault(e); ok {
+				return f, true
+			}
+		}
+	case interface{ Unwrap() error }:
+		return findFault(u.Unwrap())
+	}
+	return faultOf{}, false
+}
+
+// check compares a run with the model and the promises.
+func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, parent context.Context) {
+	m := c.model()
 	stages := p.Stages()
-	if len(stages) != len(c.stages)+2 {
-		t.Fatalf("pipeline has %d stages, want %d", len(stages), len(c.stages)+2)
+	nsrc := len(c.parts)
+	base := nsrc // index of the first transform
+	if c.source == "merge" {
+		base++
+	}
+	if len(stages) != base+len(c.stages)+1 {
+		t.Fatalf("pipeline has %d stages, want %d", len(stages), base+len(c.stages)+1)
+	}
+	sinkPos := len(c.stages) + 1
+	at := func(pos int) *pipeline.Stage { return stages[base+pos-1] }
+	posOf := map[string]int{}
+	for pos := 1; pos <= sinkPos; pos++ {
+		posOf[at(pos).Name()] = pos
 	}
 	cancelled := parent.Err() != nil
 	stopped := (c.stopAfter > 0 && res.delivered == c.stopAfter) || res.loopPanicked
 
-	// Outputs: no invented value, no duplicate, the right input.
+	// Outputs: no invented value, no result delivered twice, the right
+	// input. Every success of the model has a value of its own.
 	seen := map[int64]bool{}
-	var order []int64
+	seenInput := map[int64]bool{}
+	var order []*leaf
 	for _, pr := range res.pairs {
-		o, ok := byValue[pr[1]]
+		l, ok := m.byValue[pr[1]]
 		if !ok {
 			t.Fatalf("output value %d is not a success of the model (input %d)", pr[1], pr[0])
 		}
-		if pr[0] >= 0 && pr[0] != o.input {
-			t.Fatalf("output value %d carries input %d, want %d", pr[1], pr[0], o.input)
+		if pr[0] >= 0 && pr[0] != l.input {
+			t.Fatalf("output value %d carries input %d, want %d", pr[1], pr[0], l.input)
 		}
-		if seen[o.input] {
-			t.Fatalf("output for input %d delivered twice", o.input)
+		if seen[l.value] {
+			t.Fatalf("output value %d (input %d) delivered twice", l.value, l.input)
 		}
-		seen[o.input] = true
-		order = append(order, o.input)
+		seen[l.value] = true
+		seenInput[l.input] = true
+		order = append(order, l)
 	}
-	// Ordering: a chain of ordered (or single-worker) stages keeps input order.
+	// Ordering: a chain of ordered (or single-worker) stages keeps the
+	// model's order, the order of each source's own items after a merge.
 	chainOrdered := true
 	for _, s := range c.stages {
 		chainOrdered = chainOrdered && s.ordered()
 	}
-	if chainOrdered && res.ordered && !slices.IsSorted(order) {
-		t.Fatalf("ordered chain delivered inputs out of order: %v", order)
+	if chainOrdered && res.ordered {
+		last := map[int]int{} // by source: the place of its last result
+		for _, l := range order {
+			if prev, ok := last[l.part]; ok && l.seq <= prev {
+				t.Fatalf("ordered chain delivered input %d (value %d) after a later item of source %d", l.input, l.value, l.part)
+			}
+			last[l.part] = l.seq
+		}
 	}
 
-	// Meters: every stage balances; every edge carries what its upstream handed on.
+	// Meters: every stage balances; every stage took in what its upstreams
+	// emitted; a stage emits what it handed on, unless it is a flat-map,
+	// which emits at least that.
 	for i, st := range stages {
 		k := st.Counts()
 		if !k.Balanced() {
 			t.Fatalf("stage %s unbalanced: %+v", st.Name(), k)
 		}
-		if i > 0 {
-			if up := stages[i-1].Counts(); k.In != up.Out {
-				t.Fatalf("stage %s In=%d but upstream %s Out=%d", st.Name(), k.In, stages[i-1].Name(), up.Out)
+		if ups := st.Upstreams(); len(ups) > 0 {
+			var emitted int64
+			for _, up := range ups {
+				emitted += up.Counts().Emitted
 			}
+			if k.In != emitted {
+				t.Fatalf("stage %s In=%d but its upstreams emitted %d", st.Name(), k.In, emitted)
+			}
+		}
+		if i >= base && i < base+len(c.stages) && c.stages[i-base].kind == "flatmap" {
+			if k.Emitted < k.Out {
+				t.Fatalf("flat-map %s emitted %d outputs for %d items handed on", st.Name(), k.Emitted, k.Out)
+			}
+		} else if k.Emitted != k.Out {
+			t.Fatalf("stage %s emitted %d items but handed on %d: %+v", st.Name(), k.Emitted, k.Out, k)
 		}
 		if !st.Finished() {
 			t.Fatalf("stage %s not finished after the run", st.Name())
 		}
 		total, final := st.Total()
 		switch {
-		case i == 0 && c.source == "slice":
-			if total != int64(c.n) || !final {
-				t.Fatalf("slice source Total() = %d, %v; want %d, true", total, final, c.n)
+		case i < nsrc && c.parts[i].kind == "slice":
+			if total != int64(len(c.parts[i].xs)) || !final {
+				t.Fatalf("slice source %s Total() = %d, %v; want %d, true", st.Name(), total, final, len(c.parts[i].xs))
 			}
 		case !final || total != k.In:
 			t.Fatalf("stage %s Total() = %d, %v after the run; In = %d", st.Name(), total, final, k.In)
 		}
 	}
-	src, snk := stages[0].Counts(), stages[len(stages)-1].Counts()
-	if src.Failed+src.Dropped+src.Cancelled != 0 || src.In != src.Out {
-		t.Fatalf("source counts %+v", src)
+	var srcOut int64
+	for i, st := range stages[:nsrc] {
+		k := st.Counts()
+		if k.Failed+k.Dropped+k.Cancelled != 0 || k.In != k.Out {
+			t.Fatalf("source %s counts %+v", st.Name(), k)
+		}
+		if k.Out > int64(len(m.parts[i])) {
+			t.Fatalf("source %s emitted %d items, the model %d", st.Name(), k.Out, len(m.parts[i]))
+		}
+		srcOut += k.Out
 	}
-	if src.Out > int64(len(model)) {
-		t.Fatalf("source emitted %d items, the model has %d", src.Out, len(model))
-	}
-	if snk.Out != int64(res.delivered) {
+	snk := stages[len(stages)-1].Counts()
+	// A map keyed by input holds one result per input, whatever a
+	// flat-map made of it.
+	multi := c.sink == "byinput" && len(m.okOf) < len(m.ok)
+	if multi {
+		if snk.Out < int64(res.delivered) {
+			t.Fatalf("sink Out=%d but %d inputs have results", snk.Out, res.delivered)
+		}
+	} else if snk.Out != int64(res.delivered) {
 		t.Fatalf("sink Out=%d but %d results were delivered", snk.Out, res.delivered)
 	}
 	if int64(len(res.pairs)) != int64(res.delivered) && !res.counted {
 		t.Fatalf("%d pairs for %d deliveries", len(res.pairs), res.delivered)
 	}
-	var lost int64 // everything the source emitted ends exactly once
-	for _, st := range stages[1:] {
+	// Conservation: everything the sources emitted, and every further
+	// output of a flat-map, ends exactly once.
+	var ended, expanded int64
+	for _, st := range stages[nsrc:] {
 		k := st.Counts()
-		lost += k.Failed + k.Dropped + k.Cancelled
+		ended += k.Failed + k.Dropped + k.Cancelled
 	}
-	if lost+snk.Out != src.Out {
-		t.Fatalf("conservation: source emitted %d, stages ended %d + sink consumed %d", src.Out, lost, snk.Out)
+	for i, s := range c.stages {
+		if s.kind == "flatmap" {
+			k := at(i + 1).Counts()
+			expanded += k.Emitted - k.Out
+		}
+	}
+	if srcOut+expanded != ended+snk.Out {
+		t.Fatalf("conservation: the sources emitted %d and flat-maps %d more; the stages ended %d + the sink consumed %d", srcOut, expanded, ended, snk.Out)
 	}
 	var totalCancelled int64
 	for _, st := range stages {
 		totalCancelled += st.Counts().Cancelled
 	}
-	for i, st := range stages[1 : len(stages)-1] {
-		k := st.Counts()
-		if k.Dropped > nDropped[i+1] {
-			t.Fatalf("stage %s dropped %d, the model at most %d", st.Name(), k.Dropped, nDropped[i+1])
+	// No stage does more than the model's.
+	for pos := 1; pos <= sinkPos; pos++ {
+		k, mk := at(pos).Counts(), m.stage[pos]
+		if k.In > mk.in || k.Out > mk.out || k.Emitted > mk.emitted || k.Failed > mk.failed || k.Dropped > mk.dropped {
+			t.Fatalf("stage %s counts %+v exceed the model's %+v", at(pos).Name(), k, *mk)
 		}
 	}
 
 	// Errors.
 	err := res.err
-	var itemErrs []*pipeline.ItemError[int64]
 	if c.sink == "all" {
-		for _, e := range res.loopErrs {
-			itemErrs = append(itemErrs, pipeline.ItemErrors[int64](e)...)
-		}
 		if !c.cont && len(res.loopErrs) > 1 {
 			t.Fatalf("fail-fast All yielded %d errors", len(res.loopErrs))
 		}
@@ -839,54 +1331,65 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 			}
 		}
 		err = errors.Join(res.loopErrs...)
-	} else {
-		itemErrs = pipeline.ItemErrors[int64](err)
 	}
-	checkItemErr := func(ie *pipeline.ItemError[int64]) {
-		o, ok := byInput[ie.Input]
-		if !ok || o.failed == 0 {
-			t.Fatalf("error for input %d, which the model does not fail: %v", ie.Input, ie)
+	recs := records(err)
+	// ItemErrors lists the same errors, or says that some are for
+	// batches.
+	batchErrs := slices.ContainsFunc(recs, func(r record) bool { _, ok := r.err.(*pipeline.ItemError[[]int64]); return ok })
+	ies, panicked := itemErrors(err)
+	switch {
+	case panicked != nil || batchErrs:
+		if panicked == nil || !batchErrs {
+			t.Fatalf("ItemErrors[int64] panicked with %v; the error holds errors of batches: %v", panicked, batchErrs)
 		}
-		wantStage := stages[o.failed].Name()
-		if ie.Stage != wantStage {
-			t.Fatalf("error for input %d names stage %q, want %q", ie.Input, ie.Stage, wantStage)
-		}
-		if o.panic {
-			var pe *pipeline.PanicError
-			if !errors.As(ie.Err, &pe) {
-				t.Fatalf("input %d panicked but its error is %v", ie.Input, ie.Err)
+	case len(ies) != len(recs):
+		t.Fatalf("ItemErrors lists %d errors, the error holds %d", len(ies), len(recs))
+	default:
+		for i, ie := range ies {
+			if error(ie) != recs[i].err {
+				t.Fatalf("ItemErrors[%d] is %v, want %v", i, ie, recs[i].err)
 			}
-			if pv, ok := pe.Value.(panicValue); !ok || pv.pos != o.failed {
-				t.Fatalf("input %d: panic value %#v", ie.Input, pe.Value)
-			}
-			if len(pe.Stack) == 0 {
-				t.Fatalf("input %d: panic without a stack", ie.Input)
-			}
-		} else {
-			var inj *injected
-			if !errors.As(ie.Err, &inj) || inj.pos != o.failed {
-				t.Fatalf("input %d: error %v, want the injected error of stage %d", ie.Input, ie.Err, o.failed)
-			}
-		}
-		if seen[ie.Input] {
-			t.Fatalf("input %d both delivered and failed", ie.Input)
 		}
 	}
-	errInputs := map[int64]bool{}
-	for _, ie := range itemErrs {
-		checkItemErr(ie)
-		if errInputs[ie.Input] {
-			t.Fatalf("error for input %d returned twice", ie.Input)
+	got := map[[3]int64]int64{}
+	var failedInputs int64
+	for _, r := range recs {
+		pos, ok := posOf[r.stage]
+		if !ok {
+			t.Fatalf("error for inputs %v names stage %q, which is not a transform or the sink", r.inputs, r.stage)
 		}
-		errInputs[ie.Input] = true
+		f, ok := findFault(r.cause)
+		if !ok {
+			t.Fatalf("error for inputs %v at stage %q is not an injected fault: %v", r.inputs, r.stage, r.cause)
+		}
+		if f.pos != pos {
+			t.Fatalf("error for inputs %v names stage %q but holds the fault of stage %d: %v", r.inputs, r.stage, f.pos, r.cause)
+		}
+		if f.panic && !f.stack {
+			t.Fatalf("inputs %v: panic without a stack", r.inputs)
+		}
+		for _, in := range r.inputs {
+			key := [3]int64{in, int64(pos), f.v}
+			want := m.faults[key]
+			if want == 0 {
+				t.Fatalf("error for input %d at stage %q on value %d, which the model does not fail: %v", in, r.stage, f.v, r.err)
+			}
+			if l := m.byFault[key]; l.panic != f.panic {
+				t.Fatalf("input %d at stage %q: the model panics %v, the error is %v", in, r.stage, l.panic, r.cause)
+			}
+			if got[key]++; got[key] > want {
+				t.Fatalf("error for input %d at stage %q on value %d returned %d times, the model fails it %d times", in, r.stage, f.v, got[key], want)
+			}
+			if m.leavesOf[in] == 1 && seenInput[in] {
+				t.Fatalf("input %d both delivered and failed", in)
+			}
+			failedInputs++
+		}
 	}
 	// Every error is an item error, the source's error or the cancellation.
 	var leftover []error
 	walkErrs(err, func(e error) {
-		if _, ok := e.(*pipeline.ItemError[int64]); ok {
-			return
-		}
-		if isSourceErr(e) || errors.Is(e, errCancel) {
+		if isItemErr(e) || isSourceErr(e) || errors.Is(e, errCancel) {
 			return
 		}
 		leftover = append(leftover, e)
@@ -894,35 +1397,34 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	if len(leftover) > 0 {
 		t.Fatalf("unexpected errors: %v", leftover)
 	}
-	if isSourceErr(err) && c.genErrAt < 0 {
+	if isSourceErr(err) && !c.genErr() {
 		t.Fatalf("source error without a source fault: %v", err)
 	}
 
-	modelFailures := int(sumMap(nFailed))
 	if !c.cont {
 		// Fail-fast: at most one error, the first that stopped the run.
-		if len(itemErrs) > 1 {
-			t.Fatalf("fail-fast returned %d item errors", len(itemErrs))
+		if len(recs) > 1 {
+			t.Fatalf("fail-fast returned %d item errors", len(recs))
 		}
-		if len(itemErrs) == 1 {
-			ie := itemErrs[0]
-			if c.sink != "all" && err != error(ie) {
+		if len(recs) == 1 {
+			r := recs[0]
+			if c.sink != "all" && err != r.err {
 				t.Fatalf("fail-fast error is %T %v, want the *ItemError itself", err, err)
 			}
-			o := byInput[ie.Input]
+			f, _ := findFault(r.cause)
 			h.mu.Lock()
-			_, raised := h.raised[[2]int64{int64(o.failed), faultValue(c, o)}]
+			_, raised := h.raised[[2]int64{int64(f.pos), f.v}]
 			h.mu.Unlock()
 			if !raised {
-				t.Fatalf("fail-fast returned the error of input %d, whose fault was never raised", ie.Input)
+				t.Fatalf("fail-fast returned the error of inputs %v, whose fault was never raised", r.inputs)
 			}
 			if ctxp := h.ctx.Load(); ctxp != nil {
-				if cause := context.Cause(*ctxp); cause != error(ie) {
-					t.Fatalf("context.Cause of the run is %v, want the returned error %v", cause, ie)
+				if cause := context.Cause(*ctxp); cause != r.err {
+					t.Fatalf("context.Cause of the run is %v, want the returned error %v", cause, r.err)
 				}
 			}
 		}
-		if isSourceErr(err) && len(itemErrs) > 0 {
+		if isSourceErr(err) && len(recs) > 0 {
 			t.Fatalf("fail-fast returned both a source error and an item error: %v", err)
 		}
 	}
@@ -935,8 +1437,8 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		for _, st := range stages {
 			failed += st.Counts().Failed
 		}
-		if failed != int64(len(itemErrs)) {
-			t.Fatalf("the stages failed %d items, %d item errors were returned", failed, len(itemErrs))
+		if failed != failedInputs {
+			t.Fatalf("the stages failed %d items, item errors were returned for %d", failed, failedInputs)
 		}
 	}
 	if errors.Is(err, errCancel) && !cancelled {
@@ -950,59 +1452,47 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		if totalCancelled != 0 {
 			t.Fatalf("uninterrupted run counted %d items cancelled", totalCancelled)
 		}
-		if res.delivered != len(want) {
-			t.Fatalf("delivered %d results, the model %d", res.delivered, len(want))
+		if multi {
+			if res.delivered != len(m.okOf) || snk.Out != int64(len(m.ok)) {
+				t.Fatalf("delivered results for %d inputs of %d, the model %d of %d", res.delivered, snk.Out, len(m.okOf), len(m.ok))
+			}
+		} else if res.delivered != len(m.ok) {
+			t.Fatalf("delivered %d results, the model %d", res.delivered, len(m.ok))
 		}
-		if c.srcWeight {
-			if w := src.Weight; w != weights[0] {
-				t.Fatalf("source weight %d, the model %d", w, weights[0])
+		for i, st := range stages[:nsrc] {
+			k := st.Counts()
+			if c.srcWeight && k.Weight != m.srcWeight[i] {
+				t.Fatalf("source %s weight %d, the model %d", st.Name(), k.Weight, m.srcWeight[i])
+			}
+			if k.Out != int64(len(m.parts[i])) {
+				t.Fatalf("source %s emitted %d items, the model %d", st.Name(), k.Out, len(m.parts[i]))
 			}
 		}
-		for i, st := range stages[1 : len(stages)-1] {
-			if s := c.stages[i]; s.weighted && s.kind != "ondone" {
-				if w := st.Counts().Weight; w != weights[i+1] {
-					t.Fatalf("stage %s weight %d, the model %d", st.Name(), w, weights[i+1])
+		if c.source == "merge" {
+			if k := stages[nsrc].Counts(); k.In != int64(len(m.inputs)) || k.Out != k.In {
+				t.Fatalf("merge counts %+v, the model %d items", k, len(m.inputs))
+			}
+		}
+		for pos := 1; pos <= sinkPos; pos++ {
+			st := at(pos)
+			k, mk := st.Counts(), m.stage[pos]
+			if k.In != mk.in || k.Out != mk.out || k.Emitted != mk.emitted || k.Failed != mk.failed || k.Dropped != mk.dropped {
+				t.Fatalf("stage %s took in %d, handed on %d, emitted %d, failed %d, dropped %d; the model %d, %d, %d, %d and %d",
+					st.Name(), k.In, k.Out, k.Emitted, k.Failed, k.Dropped, mk.in, mk.out, mk.emitted, mk.failed, mk.dropped)
+			}
+			if pos < sinkPos {
+				if s := c.stages[pos-1]; s.weighted && s.kind != "ondone" && k.Weight != mk.weight {
+					t.Fatalf("stage %s weight %d, the model %d", st.Name(), k.Weight, mk.weight)
 				}
 			}
 		}
-		if src.Out != int64(len(model)) {
-			t.Fatalf("source emitted %d items, the model %d", src.Out, len(model))
+		if failedInputs != m.failures {
+			t.Fatalf("item errors were returned for %d items, the model fails %d", failedInputs, m.failures)
 		}
-		for i, st := range stages[1:] {
-			k := st.Counts()
-			if k.Failed != nFailed[i+1] || k.Dropped != nDropped[i+1] {
-				t.Fatalf("stage %s failed %d dropped %d, the model %d and %d", st.Name(), k.Failed, k.Dropped, nFailed[i+1], nDropped[i+1])
-			}
-		}
-		if len(itemErrs) != modelFailures {
-			t.Fatalf("returned %d item errors, the model fails %d inputs", len(itemErrs), modelFailures)
-		}
-		if (c.genErrAt >= 0) != isSourceErr(err) {
-			t.Fatalf("source fault at %d, error %v", c.genErrAt, err)
+		if c.genErr() != isSourceErr(err) {
+			t.Fatalf("source fault %v, error %v", c.genErr(), err)
 		}
 	}
-}
-
-// faultValue is the value the faulting stage saw for o.
-func faultValue(c *spec, o outcome) int64 {
-	v := o.input
-	for i, s := range c.stages {
-		if i+1 == o.failed {
-			break
-		}
-		if s.kind == "map" || s.kind == "orderedmap" {
-			v += s.add
-		}
-	}
-	return v
-}
-
-func sumMap(m map[int]int64) int64 {
-	var n int64
-	for _, v := range m {
-		n += v
-	}
-	return n
 }
 
 // walkErrs calls fn for every leaf of a tree of joined errors.

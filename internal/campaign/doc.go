@@ -1,12 +1,16 @@
 // Package campaign holds flowbar's reliability tests and nothing else: a
-// randomized fault campaign that generates pipelines (sources, chains of
-// stages, sinks), injects faults per item (errors, panics, delays,
+// randomized fault campaign that generates pipelines (one source or a merge
+// of several, chains of maps, filters, callbacks, flat-maps that expand
+// items, batches with maps over whole batches and their unbatch, sinks),
+// injects faults per item or per batch (errors, panics, delays,
 // cancellation, consumers that stop early or go slowly) and checks every run
 // against a sequential model of the same pipeline and against the promises
-// of the design: conservation of items in the per-stage meters, the error
-// policies, prompt return and no goroutine left behind. It also holds the
-// misuse table (every documented build-time panic), the cancellation
-// latency test and the bounded-memory test.
+// of the design: conservation of items in the per-stage meters (each item
+// that enters a stage ends exactly once, in pipeline items, however many
+// outputs a flat-map makes of it), the error policies, prompt return and no
+// goroutine left behind. It also holds the misuse table (every documented
+// build-time panic), the cancellation latency test and the bounded-memory
+// test.
 //
 // # Running
 //

@@ -135,6 +135,33 @@ func TestMisuse(t *testing.T) {
 		{"stage.OrderedFilter nil", func() { stage.OrderedFilter(stage.FromSlice(pipeline.New(), xs), nil) },
 			"stage: OrderedFilter: function is nil"},
 		{"stage.OnDone nil", func() { stage.OnDone(stage.FromSlice(pipeline.New(), xs), nil) }, "stage: OnDone: function is nil"},
+		{"stage.FlatMap nil", func() { stage.FlatMap[int, int, int](stage.FromSlice(pipeline.New(), xs), nil) }, "stage: FlatMap: function is nil"},
+		{"WithWindow on FlatMap", func() {
+			stage.FlatMap(stage.FromSlice(pipeline.New(), xs), func(context.Context, int) ([]int, error) { return nil, nil }, stage.WithWindow(2))
+		}, "stage: FlatMap does not take WithWindow (it takes WithName, WithWorkers, WithUnit)"},
+		{"stage.Batch size 0", func() { stage.Batch(stage.FromSlice(pipeline.New(), xs), 0, 0) }, "stage: Batch: size 0 is less than 1"},
+		{"stage.Batch negative wait", func() { stage.Batch(stage.FromSlice(pipeline.New(), xs), 2, -time.Second) },
+			"stage: Batch: maxWait -1s is negative"},
+		{"WithWorkers on Batch", func() { stage.Batch(stage.FromSlice(pipeline.New(), xs), 2, 0, stage.WithWorkers(2)) },
+			"stage: Batch does not take WithWorkers (it takes WithName)"},
+		{"WithUnit on Unbatch", func() {
+			stage.Unbatch(stage.Batch(stage.FromSlice(pipeline.New(), xs), 2, 0), stage.WithUnit(pipeline.Rows))
+		}, "stage: Unbatch does not take WithUnit (it takes WithName, WithWorkers)"},
+		{"stage.Merge nothing", func() { stage.Merge[int, int](nil) }, "stage: Merge: no stream to merge"},
+		{"WithWorkers on Merge", func() {
+			p := pipeline.New()
+			stage.Merge([]*pipeline.Stream[int, int]{stage.FromSlice(p, xs), stage.FromSlice(p, xs)}, stage.WithWorkers(4))
+		}, "stage: Merge does not take WithWorkers (it takes WithName)"},
+		{"stage.Merge nil stream", func() {
+			stage.Merge([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs), nil})
+		}, "pipeline: stage merge: the stream is nil or a zero value; streams come from stage constructors such as stage.FromSlice"},
+		{"stage.Merge of two pipelines", func() {
+			stage.Merge([]*pipeline.Stream[int, int]{stage.FromSlice(pipeline.New(), xs), stage.FromSlice(pipeline.New(), xs)})
+		}, `pipeline: stage "merge": its inputs belong to different pipelines`},
+		{"stage.Merge of a stream twice", func() {
+			src := stage.FromSlice(pipeline.New(), xs, stage.WithName("src"))
+			stage.Merge([]*pipeline.Stream[int, int]{src, src}, stage.WithName("both"))
+		}, `pipeline: the output of stage "src" is already consumed by stage "both"; a stream has one consumer`},
 
 		// sink
 		{"sink nil option", func() { _, _ = sink.Count(ctx, stage.FromSlice(pipeline.New(), xs), nil) }, "sink: nil option"},

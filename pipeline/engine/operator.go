@@ -134,6 +134,7 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 			share: !p.knobs.noShare && !spec.Ordered,
 			slots: make([]atomic.Pointer[Chunk[SI, I]], readers),
 		}
+		boxes[k].running.Store(int32(readers))
 		if in.sourceless {
 			feeds = append(feeds, in.from)
 		}

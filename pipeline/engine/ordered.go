@@ -17,7 +17,7 @@ type sequencer[S, T any] struct {
 	tokens  chan struct{}
 	slots   []chan deposit[S, T]
 	done    chan struct{} // closed when every worker has exited
-	workers atomic.Int32  // workers still running
+	running atomic.Int32  // workers still running
 }
 
 type deposit[S, T any] struct {
@@ -35,17 +35,17 @@ func newSequencer[S, T any](window, workers int) *sequencer[S, T] {
 		slots:  make([]chan deposit[S, T], window),
 		done:   make(chan struct{}),
 	}
-	q.workers.Store(int32(workers))
 	for i := range q.slots {
 		q.slots[i] = make(chan deposit[S, T], 1)
 	}
+	q.running.Store(int32(workers))
 	return q
 }
 
-// exit is called by each worker as it ends; the last one tells the
-// sequencer.
+// exit is called by each worker as it ends; the last one, and only it,
+// tells the sequencer.
 func (q *sequencer[S, T]) exit() {
-	if q.workers.Add(-1) == 0 {
+	if q.running.Add(-1) == 0 {
 		close(q.done)
 	}
 }

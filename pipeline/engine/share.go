@@ -30,6 +30,9 @@ type inbox[S, T any] struct {
 	share bool
 	slots []atomic.Pointer[Chunk[S, T]] // by worker, within this inbox
 	ended atomic.Bool                   // the inlet reported the end of the input
+	// running counts the workers reading the inbox whose operator has not
+	// returned (see Worker.finish).
+	running atomic.Int32
 }
 
 // slot is the worker's index among those reading its inbox.
@@ -103,7 +106,8 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	return nil
 }
 
-// expired is a channel from which a receive never blocks.
+// expired is a channel that is always ready: closed, so that no receive
+// ever drains it.
 var expired = func() <-chan time.Time {
 	ch := make(chan time.Time)
 	close(ch)
@@ -165,9 +169,10 @@ func (w *Worker[SI, I, SO, O]) ask() {
 	}
 }
 
-// stealable reports whether a sibling holds items not yet started.
+// stealable reports whether a sibling holds items not yet started that w
+// may take: not once its operator has returned.
 func (w *Worker[SI, I, SO, O]) stealable() bool {
-	if !w.in.share || w.r.stopping() {
+	if !w.in.share || w.r.stopping() || w.finishing {
 		return false
 	}
 	me := w.slot()
@@ -183,9 +188,10 @@ func (w *Worker[SI, I, SO, O]) stealable() bool {
 }
 
 // steal returns a sibling's chunk whose items left would take longer than
-// the budget at the pace seen since the last look, marked stolen, or nil.
+// the budget at the pace seen since the last look, marked stolen, or nil;
+// nil once w's operator has returned.
 func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
-	if !w.in.share || w.r.stopping() {
+	if !w.in.share || w.r.stopping() || w.finishing {
 		return nil
 	}
 	me := w.slot()

@@ -63,7 +63,10 @@ type Worker[SI, I, SO, O any] struct {
 	since  int64 // clock() at the end of the last chunk, or 0 after a wait
 	start  int64 // clock() at the start of the current chunk
 	timed  bool  // items of the current chunk are timed one by one
-	itemT  int64 // timed: when the last item started
+	// finishing is set once the operator has returned: the worker then
+	// accounts for the input left unread, never for a sibling's items.
+	finishing bool
+	itemT     int64 // timed: when the last item started
 	// counts since the current chunk started
 	n, failed, dropped, cancelled, weight int64
 	timer                                 *time.Timer
@@ -330,6 +333,25 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		}
 	}
 	m.busy.Add(el)
+	w.flushCounts()
+	w.item, w.last = nil, nil
+	if w.seq != nil {
+		w.endOrdered()
+	}
+	if c.owner == w.id {
+		w.done(c)
+	}
+	if w.em != nil {
+		w.em.retarget(w.cost)
+	}
+}
+
+// flushCounts adds the worker's counts since the last chunk ended to the
+// stage's meters: at the end of each chunk, and once more when the worker
+// finishes, for what the operator ended after its input did (a last
+// partial batch).
+func (w *Worker[SI, I, SO, O]) flushCounts() {
+	m := &w.st.m
 	if w.failed > 0 {
 		m.failed.Add(w.failed)
 	}
@@ -343,16 +365,6 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		m.weight.Add(w.weight)
 	}
 	w.failed, w.dropped, w.cancelled, w.weight = 0, 0, 0, 0
-	w.item, w.last = nil, nil
-	if w.seq != nil {
-		w.endOrdered()
-	}
-	if c.owner == w.id {
-		w.done(c)
-	}
-	if w.em != nil {
-		w.em.retarget(w.cost)
-	}
 }
 
 // want is how many items the worker would like in its next chunk.
@@ -496,16 +508,30 @@ func (w *Worker[SI, I, SO, O]) Fail(input SI, n int64, err error) {
 
 // finish accounts for what the operator left unread (an operator that
 // stops early still accounts for every item, as cancelled) and hands on
-// what the worker holds.
+// what the worker holds. The rest of its own chunk is counted cancelled;
+// the input is left to the siblings still at work, and only the last
+// worker of the input to finish counts what is left there. The items of its
+// siblings' chunks are theirs to end: it takes none of them.
 func (w *Worker[SI, I, SO, O]) finish() {
-	for {
-		it, ok := w.nextSlow(nil)
-		if !ok {
-			break
+	w.finishing = true
+	if c := w.cur; c != nil {
+		for it := c.take(true); it != nil && c.owner == w.id; it = c.take(true) {
+			w.n++
+			w.cancelItem(it)
 		}
-		w.cancelled += w.Units(it)
-		w.item = nil
+		w.endChunk()
 	}
+	if w.in.running.Add(-1) == 0 {
+		for {
+			it, ok := w.nextSlow(nil)
+			if !ok {
+				break
+			}
+			w.cancelled += w.Units(it)
+			w.item = nil
+		}
+	}
+	w.flushCounts()
 	if w.em != nil {
 		w.em.flush()
 	}
