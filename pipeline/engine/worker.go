@@ -515,9 +515,11 @@ func (w *Worker[SI, I, SO, O]) Fail(input SI, n int64, err error) {
 func (w *Worker[SI, I, SO, O]) finish() {
 	w.finishing = true
 	if c := w.cur; c != nil {
-		for it := c.take(true); it != nil && c.owner == w.id; it = c.take(true) {
-			w.n++
-			w.cancelItem(it)
+		if c.owner == w.id { // a sibling's chunk is its owner's to end
+			for it := c.ownTake(); it != nil; it = c.ownTake() {
+				w.n++
+				w.cancelItem(it)
+			}
 		}
 		w.endChunk()
 	}
