@@ -19,9 +19,6 @@ func Each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out]) {
 	for {
 		if c := w.cur; c != nil && c.fast && w.plain {
 			e := w.em
-			if w.inplace && (w.ipj > 0 || c.pos == 0 && len(e.buf) == 0) {
-				eachInPlace(w, c, fn)
-			}
 			for c.pos < len(c.items) && c.mode.Load() == chunkPrivate && !w.r.halted.Load() {
 				it := &c.items[c.pos]
 				c.pos++
@@ -62,50 +59,4 @@ func Each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out]) {
 			w.Emit(Item[S, Out]{Input: it.Input, Value: v}, n)
 		}
 	}
-}
-
-// eachInPlace is Each's loop for a private chunk received from another
-// stage when the stage's output items have the input's type: the outputs
-// are written over the inputs already read, and the chunk, once gone
-// through, is handed on as it is, where a copy would write every item to
-// memory the next stage's core holds. If the chunk stops being private (a
-// sibling asks for a share) or the run halts, what was written so far is
-// copied to the emitter and the chunk goes on as usual.
-func eachInPlace[S, In, Out any](w *Worker[S, In, S, Out], c *Chunk[S, In], fn Func[S, In, Out]) {
-	ctx, e := w.ctx, w.em
-	out := any(c.items).([]Item[S, Out]) // In is Out (see Attach)
-	j := w.ipj
-	for c.pos < len(c.items) && c.mode.Load() == chunkPrivate && !w.r.halted.Load() {
-		it := &c.items[c.pos]
-		c.pos++
-		w.n++
-		w.item = it // a panic in fn fails this item
-		w.ipj = j   // and Each, called again, goes on from here
-		v, keep, err := fn(ctx, it.Input, it.Value)
-		switch {
-		case err != nil:
-			w.Fail(it.Input, 1, err)
-		case !keep:
-			w.item = nil
-			w.dropped++
-		default:
-			w.item = nil
-			out[j] = Item[S, Out]{Input: it.Input, Value: v}
-			j++
-		}
-	}
-	w.ipj = 0
-	e.done += int64(j)
-	e.emitted += int64(j)
-	if c.pos == len(c.items) && c.mode.Load() == chunkPrivate && len(e.buf) == 0 {
-		c.forwarded = true // the chunk is the next stage's now
-		spare := e.buf
-		e.buf = out[:j]
-		e.flush()
-		if cap(spare) > 0 && cap(e.buf) == 0 {
-			e.buf = spare[:0]
-		}
-		return
-	}
-	e.buf = append(e.buf, out[:j]...)
 }

@@ -23,15 +23,11 @@ import (
 //	share   items not yet started in a chunk whose items turned slow are
 //	        handed back for idle workers to take; off: a worker keeps every
 //	        item it took
-//	pad     per-worker state is padded off its neighbours' cache lines
-//	inplace a one-to-one stage whose output has its input's type writes its
-//	        outputs over a chunk received from another stage and hands that
-//	        chunk on; off: outputs are copied to chunks of the output edge
 type knobs struct {
-	noSizing, noEarly, noDirect, noShare, noPad, noInPlace bool
+	noSizing, noEarly, noDirect, noShare bool
 }
 
-var knobNames = []string{"sizing", "early", "direct", "share", "pad", "inplace"}
+var knobNames = []string{"sizing", "early", "direct", "share"}
 
 func readKnobs() knobs {
 	var k knobs
@@ -50,10 +46,6 @@ func readKnobs() knobs {
 			k.noDirect = true
 		case "share":
 			k.noShare = true
-		case "pad":
-			k.noPad = true
-		case "inplace":
-			k.noInPlace = true
 		default:
 			panic(fmt.Sprintf("pipeline: FLOWBAR_KNOBS: unknown heuristic %q (known: %s)", name, strings.Join(slices.Clone(knobNames), ", ")))
 		}

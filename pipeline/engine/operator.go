@@ -167,7 +167,7 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 			seq = newSequencer[SO, O](spec.Window, spec.Workers)
 		}
 		for i := range workers {
-			w := newWorker[SI, I, SO, O](p.knobs.noPad)
+			w := new(Worker[SI, I, SO, O]) // padded off its neighbours' cache lines
 			w.r, w.st, w.ctx, w.id, w.spec = r, st, ctx, i, sp
 			w.in = boxes[i%len(boxes)]
 			w.units = w.in.s.units
@@ -177,9 +177,6 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 				w.em = &w.emv
 			}
 			w.plain = seq == nil && sp.weigh == nil && sp.describe == nil && out.units == nil
-			_, fromEdge := w.in.in.(*chunkEdge[SI, I])
-			w.inplace = w.plain && fromEdge && !r.p.cfg.ContinueOnError && !p.knobs.noInPlace &&
-				reflect.TypeFor[[]Item[SI, I]]() == reflect.TypeFor[[]Item[SO, O]]()
 			workers[i] = w
 		}
 		n := spec.Workers
@@ -199,20 +196,6 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 		}, []func(){out.out.close}, feeds)
 	})
 	return out
-}
-
-// newWorker allocates a worker, padded off its neighbours' cache lines
-// unless the pad heuristic is off.
-func newWorker[SI, I, SO, O any](noPad bool) *Worker[SI, I, SO, O] {
-	if noPad {
-		return new(Worker[SI, I, SO, O])
-	}
-	type padded struct {
-		_ pad
-		w Worker[SI, I, SO, O]
-		_ pad
-	}
-	return &new(padded).w
 }
 
 // run calls op.Work until the input has ended, turning a panic into the

@@ -126,7 +126,7 @@ func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 		return c // published by startChunk
 	}
 	c := &w.own
-	c.items, c.pos, c.owner, c.forwarded = items, 0, w.id, false
+	c.items, c.pos, c.owner = items, 0, w.id
 	return c
 }
 
@@ -137,12 +137,6 @@ const sharedCost = 1000
 
 // done is called by the owner of chunk c once it has taken its last item.
 func (w *Worker[SI, I, SO, O]) done(c *Chunk[SI, I]) {
-	if c.forwarded {
-		if c != &w.own {
-			w.in.slots[w.slot()].Store(nil)
-		}
-		return
-	}
 	if c != &w.own {
 		w.in.slots[w.slot()].Store(nil)
 		if c.stolen.Load() {

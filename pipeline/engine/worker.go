@@ -43,11 +43,6 @@ type Worker[SI, I, SO, O any] struct {
 	stash *Chunk[SI, I] // a sibling's chunk found while waiting
 	tick  <-chan time.Time
 	units func(SI) int64 // the input's units, or nil
-	// inplace says that Each may write outputs over the inputs of a chunk
-	// received from another stage (see eachInPlace); ipj is where it
-	// writes the next one, when a panic interrupted it.
-	inplace bool
-	ipj     int
 	// plain says that outputs go straight to the emitter: no weight, no
 	// description, not ordered, one pipeline item each.
 	plain bool
@@ -85,9 +80,6 @@ type Chunk[S, T any] struct {
 	next  atomic.Int64 // the next item, once shared
 	owner int
 	fast  bool // no failure record among the items: the owner's Next may skip the checks
-	// forwarded says that the owner handed the chunk on as its own output
-	// (Each, in place): it is no longer the input edge's to reuse.
-	forwarded bool
 	// stolen is set by a worker that takes items from a chunk it does not
 	// own: the owner then neither reuses nor releases its memory.
 	stolen atomic.Bool

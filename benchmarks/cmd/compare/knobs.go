@@ -21,8 +21,7 @@ var knobs = []struct{ name, what string }{
 	{"sizing", "chunks sized from the measured cost of items (off: fixed-size chunks)"},
 	{"early", "early hand-off of results that have waited while the next stage idles"},
 	{"direct", "batch sinks fed by the last stage's workers"},
-	{"share", "slow items in a taken chunk handed back to idle workers"},
-	{"pad", "cache-line padding of per-worker state"},
+	{"share", "items not yet started in a chunk that turned slow shared with idle workers"},
 }
 
 // knobFamilies are the families -knobs runs by default: those where some

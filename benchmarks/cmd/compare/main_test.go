@@ -38,7 +38,7 @@ func TestMedianCI(t *testing.T) {
 // TestWithKnobOff checks that a knob is in the environment while a run is
 // made, and that the environment is restored afterwards.
 func TestWithKnobOff(t *testing.T) {
-	for _, before := range []*string{nil, new("sizing,pad")} {
+	for _, before := range []*string{nil, new("sizing,early")} {
 		if before == nil {
 			os.Unsetenv(knobsEnv)
 		} else {
