@@ -17,9 +17,9 @@ type Func[S, In, Out any] func(ctx context.Context, input S, v In) (out Out, kee
 func Each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out]) {
 	ctx := w.ctx
 	for {
-		if c := w.cur; c != nil && c.fast && w.plain {
+		if c := w.cur; c != nil && !w.timed && c.fast && w.plain { // the owner's, plain
 			e := w.em
-			for c.pos < len(c.items) && c.mode.Load() == chunkPrivate && !w.r.halted.Load() {
+			for c.mode.Load() == chunkPrivate && c.pos < len(c.items) && !w.r.halted.Load() {
 				it := &c.items[c.pos]
 				c.pos++
 				w.n++

@@ -154,7 +154,7 @@ func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) { return w.NextOr(nil
 // tick fires while it waits for input: an operator that holds items (a
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
-	if c := w.cur; c != nil && c.fast && c.pos < len(c.items) && c.private() && !w.r.halted.Load() {
+	if c := w.cur; c != nil && c.private() && c.fast && c.pos < len(c.items) && !w.r.halted.Load() {
 		it := &c.items[c.pos]
 		c.pos++
 		w.n++
@@ -275,9 +275,6 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	// them one by one.
 	w.timed = c.owner != w.id
 	w.itemT = w.start
-	if !w.timed && c != &w.own {
-		w.in.slots[w.slot()].Store(c)
-	}
 	if !w.timed {
 		// A chunk fresh from the input: its items enter the stage.
 		var n int64
@@ -294,6 +291,11 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 			}
 		}
 		w.st.m.in.Add(n)
+		if c != &w.own {
+			// Published once the owner's fields are set: a sibling reads
+			// them after it loads the chunk from the slot.
+			w.in.slots[w.slot()].Store(c)
+		}
 	}
 	if w.seq != nil {
 		w.beginOrdered(len(c.items))
