@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -48,7 +49,7 @@ func TestFailedHookPanicKeepsCountsAndFirstError(t *testing.T) {
 			t.Errorf("item error %v does not carry the callback's panic", ie)
 		}
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 	if k := p.Stages()[2].Counts(); k.Failed != 0 || k.In != 2 {
 		t.Errorf("callback stage counts %+v, want In 2 and no failure", k)
 	}
@@ -82,7 +83,7 @@ func TestLoopBodyPanicKeepsCounts(t *testing.T) {
 			}
 		}
 	}()
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 	if !obs.stopped {
 		t.Error("observer's Stop was not called")
 	}
@@ -125,7 +126,7 @@ func TestEmitReturnsFalseOnceCancelled(t *testing.T) {
 	if after != 0 {
 		t.Errorf("emit accepted %d values after the run was cancelled", after)
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 // When the caller's context was cancelled at the moment an item failed
@@ -194,7 +195,7 @@ func TestAllBreakAfterCancelDoesNotYieldAgain(t *testing.T) {
 			}
 		}()
 		cancel()
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	}
 }
 
@@ -209,7 +210,7 @@ func TestCancelledRunReturnsTheCauseItself(t *testing.T) {
 	if err != context.Canceled { //nolint:errorlint // the cause itself is the promise
 		t.Errorf("err = %#v, want context.Canceled itself", err)
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 // Under ContinueOnError, failures that were still on their way to the sink
@@ -251,7 +252,7 @@ func TestContinueReturnsFailuresInFlightAtCancel(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err lacks the cancellation: %v", err)
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		}
 	}
 }
@@ -289,6 +290,6 @@ func TestChanSourceLeavesValuesAfterCancel(t *testing.T) {
 		if left := int64(len(ch)); left+taken != int64(cap(ch)) || left < int64(cap(ch))-100 {
 			t.Errorf("ordered=%v: the source took %d values and left %d of %d", ordered, taken, left, cap(ch))
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	}
 }

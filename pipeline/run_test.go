@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -22,30 +23,6 @@ func ints(n int) []int {
 		xs[i] = i
 	}
 	return xs
-}
-
-// checkBalanced fails the test if a stage's meters do not add up, or if a
-// stage took in other than what its upstream handed on.
-func checkBalanced(t *testing.T, p *pipeline.Pipeline) {
-	t.Helper()
-	for _, s := range p.Stages() {
-		c := s.Counts()
-		if !c.Balanced() {
-			t.Errorf("stage %s: counts do not add up: %+v", s.Name(), c)
-		}
-		if !s.Finished() {
-			t.Errorf("stage %s: not finished after the run", s.Name())
-		}
-		if ups := s.Upstreams(); len(ups) > 0 {
-			var emitted int64
-			for _, up := range ups {
-				emitted += up.Counts().Emitted
-			}
-			if c.In != emitted {
-				t.Errorf("stage %s took in %d items, its upstreams emitted %d", s.Name(), c.In, emitted)
-			}
-		}
-	}
 }
 
 var workerCounts = []int{1, 2, 8}
@@ -70,7 +47,7 @@ func TestMapCollectsByInput(t *testing.T) {
 						t.Fatalf("m[%d] = %d, want %d", x, y, x*x)
 					}
 				}
-				checkBalanced(t, p)
+				meterstest.Check(t, p)
 				if got := p.Stages()[1].Counts().Out; got != n {
 					t.Errorf("map handed on %d, want %d", got, n)
 				}
@@ -148,7 +125,7 @@ func TestOrderedMapKeepsInputOrder(t *testing.T) {
 					if !slices.Equal(got, want) {
 						t.Fatalf("order lost:\ngot  %v\nwant %v", got, want)
 					}
-					checkBalanced(t, p)
+					meterstest.Check(t, p)
 				})
 			})
 		}
@@ -239,7 +216,7 @@ func TestFailFastReturnsFirstErrorAndCancels(t *testing.T) {
 				if c.In >= 1000 {
 					t.Errorf("the map took in all %d items after failing", c.In)
 				}
-				checkBalanced(t, p)
+				meterstest.Check(t, p)
 			})
 		})
 	}
@@ -306,7 +283,7 @@ func TestContinueOnErrorReturnsEveryFailure(t *testing.T) {
 					t.Fatalf("m[%d] = %d, want %d", k, m[k], v)
 				}
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }
@@ -331,7 +308,7 @@ func TestPanicUnderFailFastBecomesError(t *testing.T) {
 	if pe.Unwrap() == nil || pe.Unwrap().Error() != "deep trouble" {
 		t.Errorf("panic value not unwrapped: %v", pe.Unwrap())
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 func TestParentCancelStopsPromptly(t *testing.T) {
@@ -364,7 +341,7 @@ func TestParentCancelStopsPromptly(t *testing.T) {
 				if n := started.Load(); n > 100 {
 					t.Errorf("%d items started; cancellation should stop new ones", n)
 				}
-				checkBalanced(t, p)
+				meterstest.Check(t, p)
 			})
 		})
 	}
@@ -385,7 +362,7 @@ func TestBreakLeavesNothingRunning(t *testing.T) {
 					break
 				}
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 			// goleak in TestMain checks that nothing is left running.
 		})
 	}
@@ -399,7 +376,7 @@ func TestRangeLoopPanicPropagates(t *testing.T) {
 		if v := recover(); v != "loop body" {
 			t.Fatalf("recovered %v, want the loop body's panic", v)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 		if obs.starts != 1 || obs.stops != 1 {
 			t.Errorf("observer started %d times, stopped %d times; want 1 and 1", obs.starts, obs.stops)
 		}
@@ -431,7 +408,7 @@ func TestGeneratorErrorIsReported(t *testing.T) {
 			if cont && len(got) != 10 {
 				t.Errorf("continue mode kept %d items, want 10", len(got))
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }
@@ -449,7 +426,7 @@ func TestSinkErrorFailsItem(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Input != 7 || ie.Stage != "store" {
 		t.Fatalf("err = %v", err)
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 func TestOnDoneSeesEveryOutcomeSerially(t *testing.T) {
@@ -481,7 +458,7 @@ func TestOnDoneSeesEveryOutcomeSerially(t *testing.T) {
 	if n != 490 || len(results) != 490 || results[3] != 1.5 {
 		t.Errorf("count %d, callback results %d", n, len(results))
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 func TestDuplicateInputsLastWins(t *testing.T) {
@@ -501,7 +478,7 @@ func TestEmptySources(t *testing.T) {
 			if err != nil || len(m) != 0 {
 				t.Fatalf("m = %v, err = %v", m, err)
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }

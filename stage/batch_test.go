@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -56,7 +57,7 @@ func TestBatchFillsBatches(t *testing.T) {
 				if want := (tt.n + tt.size - 1) / tt.size; len(got) != want {
 					t.Errorf("%d batches, want %d", len(got), want)
 				}
-				checkMeters(t, p)
+				meterstest.Check(t, p)
 				// Counted in items, here and after.
 				for _, st := range p.Stages()[2:] {
 					if c := st.Counts(); c.In != int64(tt.n) || c.Out != int64(tt.n) || c.Emitted != int64(tt.n) {
@@ -125,7 +126,7 @@ func TestBatchMaxWait(t *testing.T) {
 				if !slices.EqualFunc(got, tt.want, func(a, b arrival) bool { return a.at == b.at && slices.Equal(a.batch, b.batch) }) {
 					t.Errorf("batches %v, want %v", got, tt.want)
 				}
-				checkMeters(t, p)
+				meterstest.Check(t, p)
 			})
 		})
 	}
@@ -158,7 +159,7 @@ func TestBatchPassesFailures(t *testing.T) {
 	if !slices.EqualFunc(got, want, func(a, b batchPair) bool { return slices.Equal(a.in, b.in) && slices.Equal(a.v, b.v) }) {
 		t.Errorf("batches %v, want %v", got, want)
 	}
-	checkMeters(t, p)
+	meterstest.Check(t, p)
 	if c := p.Stages()[2].Counts(); c.In != 6 || c.Out != 6 || c.Failed != 0 {
 		t.Errorf("batch counts %+v", c)
 	}
@@ -189,7 +190,7 @@ func TestBatchCancelledHoldsNothing(t *testing.T) {
 		if err := <-done; err != context.Canceled {
 			t.Fatalf("error %v", err)
 		}
-		checkMeters(t, p)
+		meterstest.Check(t, p)
 		if c := p.Stages()[1].Counts(); c.In != 5 || c.Cancelled != 5 {
 			t.Errorf("batch counts %+v, want 5 in and 5 cancelled", c)
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -90,7 +91,7 @@ func TestFlatMapOutputs(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("got %d results, want %d", len(got), len(want))
 				}
-				checkMeters(t, p)
+				meterstest.Check(t, p)
 				c := p.Stages()[1].Counts()
 				if c.In != n || c.Out != handed || c.Dropped != dropped || c.Emitted != int64(len(want)) {
 					t.Errorf("counts %+v; want In %d, Out %d, Dropped %d, Emitted %d", c, n, handed, dropped, len(want))
@@ -154,7 +155,7 @@ func TestFlatMapFailures(t *testing.T) {
 					t.Errorf("result %d carries input %d", g.v, g.in)
 				}
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 			if c := p.Stages()[1].Counts(); c.Failed != int64(len(failed)) {
 				t.Errorf("counts %+v, want %d failed", c, len(failed))
 			}
@@ -166,7 +167,7 @@ func TestFlatMapFailures(t *testing.T) {
 			if !errors.As(err, &ie) || err != error(ie) || ie.Input%10 != 3 && ie.Input%10 != 7 {
 				t.Fatalf("error %v, want the first failure", err)
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
@@ -61,7 +62,7 @@ func TestMergeHandsOnEveryItemOnce(t *testing.T) {
 				if len(seen) != 3*n {
 					t.Fatalf("%d items, want %d", len(seen), 3*n)
 				}
-				checkMeters(t, p)
+				meterstest.Check(t, p)
 				st := p.Stages()[3]
 				if c := st.Counts(); c.In != int64(3*n) || c.Out != c.In {
 					t.Errorf("merge counts %+v, want %d", c, 3*n)
@@ -124,7 +125,7 @@ func TestMergeFailures(t *testing.T) {
 					t.Errorf("error %v", ie)
 				}
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }

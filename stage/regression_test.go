@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -40,7 +41,7 @@ func TestUnbatchCountsEveryItemWhenCancelled(t *testing.T) {
 		if err := <-done; err != context.Canceled {
 			t.Fatalf("error %v, want context.Canceled", err)
 		}
-		checkMeters(t, p)
+		meterstest.Check(t, p)
 		var ended int64
 		for _, st := range p.Stages()[1:] {
 			c := st.Counts()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -53,7 +54,7 @@ func TestUnbatchPairsInputsAndValues(t *testing.T) {
 						t.Errorf("input %d: %d", x, v)
 					}
 				}
-				checkMeters(t, p)
+				meterstest.Check(t, p)
 				for _, st := range p.Stages()[1:] {
 					if c := st.Counts(); c.In != n || c.Out != n || c.Emitted != n {
 						t.Errorf("stage %s counts %+v, want %d items", st.Name(), c, n)
@@ -98,7 +99,7 @@ func TestUnbatchLengthMismatch(t *testing.T) {
 			if len(m) != 6 {
 				t.Errorf("results %v, want 6", m)
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 			if c := p.Stages()[3].Counts(); c.Failed != 6 || c.Out != 6 {
 				t.Errorf("unbatch counts %+v, want 6 failed and 6 out", c)
 			}
@@ -114,7 +115,7 @@ func TestUnbatchLengthMismatch(t *testing.T) {
 			if got := err.Error(); got != `pipeline: stage "unbatch": item [3 4 5]: `+wantMsg {
 				t.Errorf("message %q", got)
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }
@@ -155,7 +156,7 @@ func TestUnbatchSplitsFailures(t *testing.T) {
 			if len(m) != 14 || m[19] != 190 {
 				t.Errorf("results %v", m)
 			}
-			checkMeters(t, p)
+			meterstest.Check(t, p)
 			if c := p.Stages()[3].Counts(); c.Failed != 4 || c.In != 18 {
 				t.Errorf("lookup counts %+v, want 18 in, 4 failed", c)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
@@ -107,7 +108,7 @@ func TestDescribedChunksAreNotReused(t *testing.T) {
 	if err != nil || n != len(xs) {
 		t.Fatalf("Count = %d, %v", n, err)
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 // Every item reaches a batch consumer once, with the counts balanced, for
@@ -116,7 +117,7 @@ func TestBatchConsumerSeesEveryItem(t *testing.T) {
 	for _, workers := range workerCounts {
 		t.Run("workers="+strconv.Itoa(workers), func(t *testing.T) {
 			p := chain(t, ints(50_001), stage.WithWorkers(workers))
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 			xs := ints(10_000)
 			p = pipeline.New()
 			s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x, nil }, stage.WithWorkers(workers))
@@ -131,7 +132,7 @@ func TestBatchConsumerSeesEveryItem(t *testing.T) {
 				}
 				seen[v] = true
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }
@@ -151,7 +152,7 @@ func TestBatchConsumerWithFailures(t *testing.T) {
 	if len(m)+len(fails) != 10_000 || len(fails) != (10_000+6)/7 {
 		t.Fatalf("%d results and %d failures", len(m), len(fails))
 	}
-	checkBalanced(t, p)
+	meterstest.Check(t, p)
 }
 
 // A producer of slow items (one per chunk) runs up to EdgeChunks chunks
@@ -186,7 +187,7 @@ func TestEdgeHoldsEdgeChunks(t *testing.T) {
 		if ahead > int64(engine.EdgeChunks)+2 {
 			t.Errorf("the producer handed on %d items ahead, more than the edge holds", ahead)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }
 
@@ -215,7 +216,7 @@ func TestEdgeBoundsItems(t *testing.T) {
 		if limit := int64(engine.EdgeItems*chunk + 2*chunk); ahead > limit {
 			t.Errorf("the producer handed on %d items ahead of a busy consumer, want at most %d", ahead, limit)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }
 
@@ -252,7 +253,7 @@ func TestFullEdgeRefillsAtHalf(t *testing.T) {
 		if burst < int64(half)-1 {
 			t.Errorf("the producer refilled the edge %d items at a time, want bursts of %d: %v", burst, half, outs[:capacity+1])
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }
 
@@ -282,6 +283,6 @@ func TestConsumerBound(t *testing.T) {
 		if want := map[bool]int{true: 1000, false: -1}[known]; size != -1 || bound != want {
 			t.Errorf("known=%t: Size(%d), Bound(%d); want no Size and Bound(%d)", known, size, bound, want)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
@@ -80,7 +81,7 @@ func TestSlowResultsFeedTheSinkDirectly(t *testing.T) {
 		if elsewhr != calls {
 			t.Errorf("%d of %d batches were stored by the sink's goroutine", calls-elsewhr, calls)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }
 
@@ -110,7 +111,7 @@ func TestDirectFeedKeepsEachProducersOrder(t *testing.T) {
 				}
 				t.Fatalf("results out of order from index %d (%d results)", i, len(got))
 			}
-			checkBalanced(t, p)
+			meterstest.Check(t, p)
 		})
 	}
 }
@@ -144,7 +145,7 @@ func TestDirectFeedPanicFailsTheRun(t *testing.T) {
 		if !errors.As(err, &ie) || ie.Input != 42 || !errors.As(err, &pe) {
 			t.Fatalf("error %v, want the panic of item 42", err)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }
 
@@ -176,6 +177,6 @@ func TestDirectFeedIsBounded(t *testing.T) {
 		if most > bound {
 			t.Errorf("%d results waited to be stored, more than %d", most, bound)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/sink"
@@ -78,7 +79,7 @@ func TestCountsAfterTheInputEndsArePublished(t *testing.T) {
 				if tt.cont != (err != nil) {
 					t.Fatalf("error %v", err)
 				}
-				checkBalanced(t, p)
+				meterstest.Check(t, p)
 				if c := p.Stages()[1].Counts(); !tt.want(c, n) {
 					t.Errorf("counts %+v for %d items", c, n)
 				}
@@ -140,7 +141,7 @@ func TestFinishedWorkerLeavesSiblingsItems(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		checkBalanced(t, p)
+		meterstest.Check(t, p)
 		if c := p.Stages()[1].Counts(); n != 11 || c.Cancelled != 0 {
 			t.Errorf("%d results, counts %+v; want 11 results and none cancelled", n, c)
 		}
@@ -201,7 +202,7 @@ func TestIdleWorkerSharesSlowChunkEveryRun(t *testing.T) {
 				if last > 7*time.Millisecond {
 					t.Errorf("10 items of 1ms on 2 workers took %v: the idle worker did not share them", last)
 				}
-				checkBalanced(t, p)
+				meterstest.Check(t, p)
 			})
 		})
 	}

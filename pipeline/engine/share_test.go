@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowbar/flowbar/internal/meterstest"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -80,7 +81,7 @@ func TestSlowItemsAreShared(t *testing.T) {
 					if len(ran) < workers*3/4 {
 						t.Errorf("slow items ran on %d goroutines of %d: %v", len(ran), workers, ran)
 					}
-					checkBalanced(t, p)
+					meterstest.Check(t, p)
 				})
 			})
 		}
