@@ -12,18 +12,19 @@ import (
 // Sharing follows one rule: an idle worker does not wait while another
 // worker holds items it has not started and that would keep it busy past
 // the chunk budget. A worker that takes a chunk of two or more items
-// publishes it, and works through it with a private index (one load of the
+// publishes it. It works through it with a private index (one load of the
 // chunk's own cache line per item, no atomic write), unless its items are
-// known to be slow (a microsecond or more), when it shares the chunk from
-// the start. A worker about to wait with nothing to do asks every private
-// chunk of its siblings for a share; the owner turns it shared at its next
-// item, and from then on takes its items with an atomic add, as any worker
-// may. The waiting worker looks at the shared chunks every budget and joins
-// one whose items left would take longer than the budget at the pace seen
-// since its last look (slow items, or a chunk sized for fast items that
-// turned slow), taking its items one at a time. Chunks that go at the pace
-// they were sized for are joined by no one, so fast items keep moving in
-// large chunks; whatever feeds the stage, the rule is the same.
+// known to be slow (a microsecond or more) or a sibling was waiting for
+// work when it took the chunk: then the chunk is shared from the start. A
+// worker about to wait with nothing to do asks every private chunk of its
+// siblings for a share; the owner turns it shared at its next item. Items
+// of a shared chunk are taken with an atomic add, by the owner as by any
+// worker. A waiting worker looks at the shared chunks every budget and
+// joins one whose items left would take longer than the budget at the pace
+// seen since its last look (slow items, or a chunk sized for fast items
+// that turned slow), taking its items one at a time. Chunks that go at the
+// pace they were sized for are joined by no one, so fast items keep moving
+// in large chunks; whatever feeds the stage, the rule is the same.
 type inbox[S, T any] struct {
 	s     *Stream[S, T] // the stream read
 	in    inlet[S, T]
@@ -33,6 +34,12 @@ type inbox[S, T any] struct {
 	// running counts the workers reading the inbox whose operator has not
 	// returned (see Worker.finish).
 	running atomic.Int32
+	// idle counts the workers waiting for input or for a share; read once
+	// per chunk, a chunk taken while it is not zero is shared from the
+	// start.
+	_    pad
+	idle atomic.Int32
+	_    pad
 }
 
 // slot is the worker's index among those reading its inbox.
@@ -59,6 +66,10 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				return w.publish(items), true, false
 			}
 			items, ok := b.in.next(w.r, &w.buf, w.want(), w)
+			if w.waiting {
+				w.waiting = false
+				b.idle.Add(-1)
+			}
 			switch {
 			case ok && items != nil:
 				return w.publish(items), true, false
@@ -77,10 +88,13 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 			return nil, false, false
 		}
 		w.idle()
+		b.idle.Add(1)
 		w.ask()
 		select {
 		case <-w.wakeIn(time.Duration(budget)):
+			b.idle.Add(-1)
 		case <-tick:
+			b.idle.Add(-1)
 			return nil, true, true
 		}
 	}
@@ -95,6 +109,8 @@ func (w *Worker[SI, I, SO, O]) wake() <-chan time.Time {
 	if !w.in.share || len(w.in.slots) < 2 {
 		return nil
 	}
+	w.waiting = true
+	w.in.idle.Add(1)
 	w.ask()
 	if c := w.steal(); c != nil {
 		w.stash = c
@@ -120,7 +136,7 @@ func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 	b := w.in
 	if b.share && len(b.slots) > 1 && len(items) > 1 {
 		c := &Chunk[SI, I]{items: items, owner: w.id}
-		if w.cost >= sharedCost {
+		if w.cost >= sharedCost || b.idle.Load() > 0 {
 			c.mode.Store(chunkShared)
 		}
 		return c // published by startChunk

@@ -43,6 +43,9 @@ type Worker[SI, I, SO, O any] struct {
 	stash *Chunk[SI, I] // a sibling's chunk found while waiting
 	tick  <-chan time.Time
 	units func(SI) int64 // the input's units, or nil
+	// waiting says that the worker counts itself in its inbox's idle
+	// workers while an inlet blocks (see wake).
+	waiting bool
 	// plain says that outputs go straight to the emitter: no weight, no
 	// description, not ordered, one pipeline item each.
 	plain bool
