@@ -48,8 +48,14 @@ func Each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out]) {
 		if !ok {
 			return
 		}
-		v, keep, err := fn(ctx, it.Input, it.Value)
 		n := w.Units(it)
+		if w.r.stopping() {
+			// Cancelled since Next looked: the item does not start.
+			w.item = nil
+			w.cancelled += n
+			continue
+		}
+		v, keep, err := fn(ctx, it.Input, it.Value)
 		switch {
 		case err != nil:
 			w.Fail(it.Input, n, err)
