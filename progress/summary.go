@@ -80,6 +80,9 @@ func (s StageSummary) String() string {
 	if s.Counts.Cancelled > 0 {
 		fmt.Fprintf(&b, ", %d cancelled", s.Counts.Cancelled)
 	}
+	if s.Counts.Retries > 0 {
+		fmt.Fprintf(&b, ", %d retried", s.Counts.Retries)
+	}
 	if s.Unit != pipeline.Items {
 		amount := formatAmount(s.Counts.Weight, s.Unit)
 		if s.Unit != pipeline.Bytes {

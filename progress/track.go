@@ -352,6 +352,12 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 			v.eta += fmt.Sprintf(", %d failed", c.Failed)
 		}
 	}
+	if c.Retries > 0 {
+		if v.eta != "" {
+			v.eta += ", "
+		}
+		v.eta += fmt.Sprintf("%d retried", c.Retries)
+	}
 	if t.hasInsight() {
 		var split TimeSplit
 		if t.status == Running {

@@ -207,3 +207,23 @@ func TestIdleWorkerSharesSlowChunkEveryRun(t *testing.T) {
 		})
 	}
 }
+
+// AddRetries reaches the stage whose function received the context, and
+// the summary line of progress shows it.
+func TestAddRetries(t *testing.T) {
+	p := pipeline.New()
+	out := stage.Map(stage.FromSlice(p, []int{1, 2, 3, 4}), func(ctx context.Context, v int) (int, error) {
+		engine.AddRetries(ctx, int64(v%2))
+		return v, nil
+	}, stage.WithWorkers(2))
+	if _, err := sink.Slice(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	engine.AddRetries(context.Background(), 1) // no stage: nothing happens
+	if got := p.Stages()[1].Counts().Retries; got != 2 {
+		t.Fatalf("Retries = %d, want 2", got)
+	}
+	if got := p.Stages()[0].Counts().Retries; got != 0 {
+		t.Fatalf("the source's Retries = %d, want 0", got)
+	}
+}

@@ -103,6 +103,11 @@ type Counts struct {
 	// InFlight is the number of items the stage's workers have taken and
 	// not yet finished with (counted by the chunk).
 	InFlight int64
+	// Retries is the number of extra attempts the stage made at its items
+	// (a retried call, a redelivered message), added with [AddRetries]. It
+	// is not part of the conservation law: an item tried three times still
+	// ends once.
+	Retries int64
 }
 
 // Done is the number of items the stage has finished with, successfully or
@@ -118,7 +123,7 @@ func (c Counts) Balanced() bool { return c.In == c.Out+c.Failed+c.Dropped+c.Canc
 type meter struct {
 	_                                                    pad
 	in, out, emitted, failed, dropped, cancelled, weight atomic.Int64
-	busy, idle, blocked                                  atomic.Int64
+	busy, idle, blocked, retries                         atomic.Int64
 	// cost is the stage's recent processing time per item, in nanoseconds;
 	// 0 until measured. Producers upstream size their chunks with it.
 	cost atomic.Int64
@@ -188,6 +193,7 @@ func (s *Stage) Counts() Counts {
 		Busy:      time.Duration(s.m.busy.Load()),
 		Idle:      time.Duration(s.m.idle.Load()),
 		Blocked:   time.Duration(s.m.blocked.Load()),
+		Retries:   s.m.retries.Load(),
 	}
 	if !s.finished.Load() && len(s.upstreams) > 0 && s.kind != KindSink {
 		c.InFlight = max(c.In-c.Out-c.Failed-c.Dropped-c.Cancelled, 0)
@@ -305,6 +311,17 @@ type stageKey struct{}
 func AddWeight(ctx context.Context, n int64) {
 	if s, ok := ctx.Value(stageKey{}).(*Stage); ok {
 		s.m.weight.Add(n)
+	}
+}
+
+// AddRetries adds n to the retry count ([Counts.Retries]) of the stage whose
+// function received ctx: an operator that tries an item again (a retry with
+// backoff, a redelivered message) calls it so that meters and bars show it.
+// Like [AddWeight] it is one atomic add and does nothing with a ctx that
+// does not come from a stage.
+func AddRetries(ctx context.Context, n int64) {
+	if s, ok := ctx.Value(stageKey{}).(*Stage); ok {
+		s.m.retries.Add(n)
 	}
 }
 
