@@ -33,6 +33,14 @@
 // (option [WithWindow]). [Batch] keeps the order in which items arrive;
 // [Merge] keeps each input's own order.
 //
+// # Streaming expansions and batches
+//
+// [FlatMapEmit] and [FlatMapSeq] are [FlatMap] for expansions too large for
+// a slice: outputs go on while the function runs, at the pace of the next
+// stage. [MapBatch] calls its function on batches of items (a bulk request)
+// while items stay items: each output keeps its own input, and a failed
+// batch fails each of its items.
+//
 // # Errors and panics
 //
 // A function's error or panic fails its item; what happens next is the
