@@ -59,6 +59,7 @@ func (op *mapBatchOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
 		ins: make([]S, 0, op.size), vals: make([]In, 0, op.size), units: make([]int64, 0, op.size),
 	}
 	defer b.stopTimer()
+	polls := 0 // items since the deadline was last looked at
 	for {
 		it, ok := w.NextOr(b.tick)
 		if !ok {
@@ -83,11 +84,16 @@ func (op *mapBatchOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
 			b.run()
 			continue
 		}
-		select {
-		case <-b.tick: // items kept coming, but the first has waited long enough
-			b.tick = nil
-			b.run()
-		default:
+		// Items kept coming, but the first may have waited long enough
+		// (see tickPoll).
+		if polls++; b.tick != nil && polls >= tickPoll {
+			polls = 0
+			select {
+			case <-b.tick:
+				b.tick = nil
+				b.run()
+			default:
+			}
 		}
 	}
 }
