@@ -19,7 +19,9 @@ import (
 // own from the items it takes, in the order it takes them, and calls fn
 // when the batch is full, when its first item has waited maxWait (0: only
 // full batches, and the last partial one at the end of the input) or at the
-// end of the input; the workers' batches run in parallel. The outputs of a
+// end of the input; the workers' batches run in parallel. A worker blocks
+// while fn runs and while the next stage is full, and holds at most size
+// items, so the stage holds at most workers × size. The outputs of a
 // batch are handed on in the batch's order, batches in completion order.
 // fn receives the run's context; the batch slice is reused once fn returns,
 // so fn must not keep it.
@@ -29,7 +31,10 @@ import (
 // returns a number of outputs other than the batch's length, every item
 // fails with an error that says both numbers. Under fail-fast the first
 // failure cancels the run; items of a partial batch held when the run is
-// cancelled are counted as cancelled. Options: WithName, WithWorkers,
+// cancelled are counted as cancelled. For a bulk call that reports
+// errors row by row, return outputs that carry their own error (a struct
+// with an Err field) and fail those items in a [Map] after the stage.
+// Options: WithName, WithWorkers,
 // WithUnit. It panics if fn is nil, size is less than 1 or maxWait is
 // negative.
 func MapBatch[S, In, Out any](in *pipeline.Stream[S, In], size int, maxWait time.Duration, fn func(ctx context.Context, batch []In) ([]Out, error), opts ...Option) *pipeline.Stream[S, Out] {
