@@ -10,7 +10,8 @@
 // rejects a whole batch that holds a row without a name, as a database
 // rejects a transaction that breaks a constraint: each row of that batch
 // then fails with its own error, and the other batches go on
-// (pipeline.WithContinueOnError). On Ctrl-C the run stops, the rows
+// (pipeline.WithContinueOnError); each rejected batch is reported above the
+// bar as it fails, through the board's Stdout. On Ctrl-C the run stops, the rows
 // inserted so far are reported and the exit status is 130.
 package main
 
@@ -99,18 +100,25 @@ func makeRows(n int) []Row {
 }
 
 // insert inserts rows into store in batches of size with workers
-// concurrent calls, with progress on progressOut (nil for none), and
-// returns the id of every row inserted, keyed by the row, and the rows that
-// failed with their errors.
-func insert(ctx context.Context, store *Store, rows []Row, size, workers int, progressOut io.Writer) (map[Row]int64, []*pipeline.ItemError[Row], error) {
+// concurrent calls, observed by board (nil for no progress), reports each
+// rejected batch on out as it fails, and returns the id of every row
+// inserted, keyed by the row, and the rows that failed with their errors.
+func insert(ctx context.Context, store *Store, rows []Row, size, workers int, board *progress.Board, out io.Writer) (map[Row]int64, []*pipeline.ItemError[Row], error) {
 	opts := []pipeline.Option{pipeline.WithContinueOnError()}
-	if progressOut != nil {
-		opts = append(opts, progress.Bars(progress.WithOutput(progressOut)))
+	if board != nil {
+		opts = append(opts, pipeline.WithObserver(board))
 	}
 	p := pipeline.New(opts...)
 	ids := stage.MapBatch(stage.FromSlice(p, rows), size, 100*time.Millisecond, store.InsertMany,
 		stage.WithWorkers(workers), stage.WithName("insert"))
 	ids.Describe(func(r Row, id int64) string { return fmt.Sprintf("%s → id %d", r.Name, id) })
+	// Every row of a rejected batch fails; the row that broke the
+	// constraint tells.
+	ids = stage.OnDone(ids, func(r Row, _ int64, err error) {
+		if err != nil && r.Name == "" {
+			fmt.Fprintf(out, "rejected a batch: %v\n", err)
+		}
+	}, stage.WithName("report"))
 	got, err := sink.ByInput(ctx, ids)
 	failed := pipeline.ItemErrors[Row](err)
 	// What is left once the rows' own errors are set aside: the
@@ -150,7 +158,8 @@ func main() {
 	store := &Store{PerCall: 5 * time.Millisecond, PerRow: 5 * time.Microsecond}
 	rows := makeRows(*n)
 	start := time.Now()
-	ids, failed, err := insert(ctx, store, rows, *size, *workers, os.Stderr)
+	board := progress.New() // bars on stderr
+	ids, failed, err := insert(ctx, store, rows, *size, *workers, board, board.Stdout())
 	interrupted := ctx.Err() != nil
 	stop()
 	fmt.Printf("%d rows inserted in %d calls in %v; %d rows failed\n", len(ids), store.Calls(), time.Since(start).Round(time.Millisecond), len(failed))

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -19,7 +22,8 @@ func TestInsert(t *testing.T) {
 			t.Run(fmt.Sprintf("workers=%d/batch=%d", workers, size), func(t *testing.T) {
 				store := &Store{}
 				rows := makeRows(20_000)
-				ids, failed, err := insert(context.Background(), store, rows, size, workers, nil)
+				var out bytes.Buffer
+				ids, failed, err := insert(context.Background(), store, rows, size, workers, nil, &out)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -49,6 +53,9 @@ func TestInsert(t *testing.T) {
 				if bad != 2 { // rows 7918 and 15837
 					t.Errorf("%d rows without a name failed, want 2", bad)
 				}
+				if got := strings.Count(out.String(), "rejected a batch: "); got != 2 {
+					t.Errorf("%d batches reported rejected, want 2:\n%s", got, out.String())
+				}
 				if size == 1 && len(failed) != 2 {
 					t.Errorf("batches of one: %d rows failed, want 2", len(failed))
 				}
@@ -65,7 +72,7 @@ func TestInsertCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	store := &Store{}
-	ids, failed, err := insert(ctx, store, makeRows(1000), 10, 2, nil)
+	ids, failed, err := insert(ctx, store, makeRows(1000), 10, 2, nil, io.Discard)
 	if !errors.Is(err, context.Canceled) || len(failed) != 0 || len(ids) != len(store.rows) {
 		t.Fatalf("%d ids, %d failed, error %v", len(ids), len(failed), err)
 	}
