@@ -66,7 +66,7 @@ func checkSum(got, want SumCount) error {
 // what it costs to move the outputs of an expansion.
 func FlatMap() Family {
 	return Family{
-		Name: "FlatMap", Impls: []string{Chan, Flowbar, FlowbarEmit}, Reference: Chan, Items: FlatMapInputs * FlatMapFan,
+		Name: "FlatMap", Impls: []string{Chan, ChanBatch, Flowbar, FlowbarEmit}, Reference: Chan, Items: FlatMapInputs * FlatMapFan,
 		New: func() func(string) func() error {
 			xs := Ints(FlatMapInputs)
 			var want SumCount
@@ -92,6 +92,8 @@ func FlatMapRun(impl string, xs []int, workers int) SumCount {
 	switch impl {
 	case Chan:
 		return chanFlatMap(xs, workers)
+	case ChanBatch:
+		return chanBatchFlatMap(xs, workers)
 	case Flowbar, FlowbarEmit:
 		p := pipeline.New()
 		src := stage.FromSlice(p, xs)
@@ -262,7 +264,7 @@ func chanBatch(xs []int, size int, maxWait time.Duration) <-chan []int {
 // a map keyed by input: what a fan-in costs.
 func Merge() Family {
 	return Family{
-		Name: "Merge", Impls: []string{Chan, Flowbar}, Reference: Chan, Items: MergeItems,
+		Name: "Merge", Impls: []string{Chan, ChanBatch, Flowbar}, Reference: Chan, Items: MergeItems,
 		New: func() func(string) func() error {
 			xs := Ints(MergeItems)
 			return func(impl string) func() error {
@@ -284,6 +286,8 @@ func MergeRun(impl string, xs []int, parts int) map[int]int {
 	switch impl {
 	case Chan:
 		return chanMerge(split, len(xs))
+	case ChanBatch:
+		return chanBatchMerge(split, len(xs))
 	case Flowbar:
 		p := pipeline.New()
 		ins := make([]*pipeline.Stream[int, int], parts)
@@ -329,7 +333,7 @@ func chanMerge(split [][]int, n int) map[int]int {
 // results stay keyed by their own inputs.
 func MapBatch() Family {
 	return Family{
-		Name: "MapBatch", Impls: []string{Chan, Flowbar}, Reference: Chan, Items: BatchItems,
+		Name: "MapBatch", Impls: []string{Chan, ChanBatch, Flowbar}, Reference: Chan, Items: BatchItems,
 		New: func() func(string) func() error {
 			xs := Ints(BatchItems)
 			return func(impl string) func() error {
@@ -357,6 +361,8 @@ func MapBatchRun(impl string, xs []int, workers, size int, maxWait time.Duration
 	switch impl {
 	case Chan:
 		return chanMapBatch(xs, workers, size, maxWait)
+	case ChanBatch:
+		return chanBatchMapBatch(xs, workers, size)
 	case Flowbar:
 		p := pipeline.New()
 		s := stage.MapBatch(stage.FromSlice(p, xs), size, maxWait, func(_ context.Context, xs []int) ([]int, error) {
@@ -420,6 +426,114 @@ func chanMapBatch(xs []int, workers, size int, maxWait time.Duration) map[int]in
 				case <-timer.C:
 					flush()
 				}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	m := make(map[int]int, len(xs))
+	for res := range out {
+		for _, p := range res {
+			m[p.k] = p.v
+		}
+	}
+	return m
+}
+
+// The ChanBatch implementations below are the references rewritten for an
+// input known to be a slice, moving sub-slices through the channels
+// instead of single items: the fastest a hand-written pool gets, and
+// shown beside the targets, which are set against [Chan].
+
+// chanBatchFlatMap is chanFlatMap moving BatchSize inputs, and their
+// outputs, per message.
+func chanBatchFlatMap(xs []int, workers int) SumCount {
+	in := make(chan []int, chanBuffer)
+	out := make(chan []pair[int, int], chanBuffer)
+	go func() {
+		defer close(in)
+		for lo := 0; lo < len(xs); lo += BatchSize {
+			in <- xs[lo:min(lo+BatchSize, len(xs))]
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for batch := range in {
+				res := make([]pair[int, int], 0, len(batch)*FlatMapFan)
+				for _, x := range batch {
+					for _, v := range expand(x) {
+						res = append(res, pair[int, int]{x, v})
+					}
+				}
+				out <- res
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	var got SumCount
+	for res := range out {
+		for _, p := range res {
+			got.N++
+			got.Sum += p.v
+			got.Inputs += p.k
+		}
+	}
+	return got
+}
+
+// chanBatchMerge is chanMerge sending sub-slices of BatchSize items of
+// each source.
+func chanBatchMerge(split [][]int, n int) map[int]int {
+	out := make(chan []int, chanBuffer)
+	var wg sync.WaitGroup
+	for _, part := range split {
+		wg.Go(func() {
+			for lo := 0; lo < len(part); lo += BatchSize {
+				out <- part[lo:min(lo+BatchSize, len(part))]
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	m := make(map[int]int, n)
+	for xs := range out {
+		for _, x := range xs {
+			m[x] = x
+		}
+	}
+	return m
+}
+
+// chanBatchMapBatch cuts the input into batches of size up front (no
+// timer: the input is all there), sends them to the workers, which call
+// the function and send each batch's results as one message.
+func chanBatchMapBatch(xs []int, workers, size int) map[int]int {
+	in := make(chan []int, chanBuffer)
+	out := make(chan []pair[int, int], chanBuffer)
+	go func() {
+		defer close(in)
+		for lo := 0; lo < len(xs); lo += size {
+			in <- xs[lo:min(lo+size, len(xs))]
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for batch := range in {
+				vs := squares(batch)
+				res := make([]pair[int, int], len(batch))
+				for i, x := range batch {
+					res[i] = pair[int, int]{x, vs[i]}
+				}
+				out <- res
 			}
 		})
 	}
