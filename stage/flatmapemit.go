@@ -24,9 +24,13 @@ import (
 // An item fn emits nothing for counts as dropped. An error returned by fn,
 // or a panic (a *pipeline.PanicError with its stack), fails the item; the
 // outputs emitted before it are handed on all the same (under
-// continue-on-error the sink sees them beside the item's error). The stage's total is not
-// known until its input ends. Options: WithName, WithWorkers, WithUnit. It
-// panics if fn is nil.
+// continue-on-error the sink sees them beside the item's error).
+//
+// The stage's total is not known until its input ends. Its bar counts items
+// as their expansions end; to watch a long expansion move, count its
+// outputs as the stage's weight: WithUnit("outputs") and
+// pipeline.AddWeight(ctx, 1) for each output emitted. Options: WithName,
+// WithWorkers, WithUnit. It panics if fn is nil.
 func FlatMapEmit[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In, emit func(Out) bool) error, opts ...Option) *pipeline.Stream[S, Out] {
 	if fn == nil {
 		panic("stage: FlatMapEmit: function is nil")
