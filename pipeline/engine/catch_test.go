@@ -23,10 +23,7 @@ func TestCatch(t *testing.T) {
 		t.Errorf("location %q, stack:\n%s", pe.Location, pe.Stack)
 	}
 	var re runtime.Error
-	pe = engine.Catch(func() {
-		var m map[string]int
-		m["x"] = 1 // a run-time error
-	})
+	pe = engine.Catch(func() { at([]int{1, 2, 3}, 3) }) // a run-time error
 	if pe == nil || !errors.As(pe, &re) {
 		t.Errorf("run-time error: %v", pe)
 	}
@@ -36,3 +33,6 @@ func TestCatch(t *testing.T) {
 		t.Errorf("panic(nil): %v", pe)
 	}
 }
+
+// at returns xs[i].
+func at(xs []int, i int) int { return xs[i] }
