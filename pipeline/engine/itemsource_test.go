@@ -123,7 +123,7 @@ func TestSetTotalWhileRunning(t *testing.T) {
 		engine.SetTotal(ctx, 5)
 		engine.SetWeightTotal(ctx, 500)
 		engine.SetTotal(ctx, -1) // ignored
-		for i := range 4 {      // one fewer than declared
+		for i := range 4 {       // one fewer than declared
 			if !emit(engine.Item[int, int]{Input: i, Value: i}) {
 				return nil
 			}
