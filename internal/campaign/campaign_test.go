@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,14 +35,14 @@ var (
 	// sourceKinds are the ways a case's items enter: one source, or
 	// "merge": two or three sources of these kinds but merge, holding
 	// disjoint parts of the input, joined by stage.Merge.
-	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate", "merge"}
+	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate", "seq2", "mapsorted", "merge"}
 	partKinds   = sourceKinds[:len(sourceKinds)-1]
 	// stageKinds are the stages drawn one by one. "batch" stands for a
 	// group: stage.Batch, up to two maps over whole batches ("bmap",
 	// "orderedbmap"), then stage.Unbatch.
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch"}
 	batchKinds  = []string{"bmap", "orderedbmap"}
-	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
+	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all", "groupby", "countby", "first", "writelines"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
 )
 
@@ -292,7 +294,7 @@ func genSpec(t *rapid.T) *spec {
 		c.cancelAt = rapid.IntRange(0, c.n*len(c.stages)).Draw(t, "cancelAtCall")
 	}
 	c.stopAfter = -1
-	if (c.sink == "foreach" || c.sink == "all") && rapid.IntRange(0, 3).Draw(t, "stops") == 0 {
+	if (c.sink == "foreach" || c.sink == "all" || c.sink == "first") && rapid.IntRange(0, 3).Draw(t, "stops") == 0 {
 		c.stopAfter = rapid.IntRange(1, max(1, c.n)).Draw(t, "stopAfter")
 	}
 	c.slowSink = rapid.IntRange(0, 5).Draw(t, "slow") == 0
@@ -776,6 +778,20 @@ func (h *harness) source(p *pipeline.Pipeline, pt partSpec, feeder *sync.WaitGro
 		return stage.FromChan(p, bufch), bufch
 	case "seq":
 		return stage.FromSeq(p, iter.Seq[int64](slices.Values(xs))), nil
+	case "seq2":
+		return stage.FromSeq2(p, func(yield func(int64, int64) bool) {
+			for _, x := range xs {
+				if !yield(x, x) {
+					return
+				}
+			}
+		}), nil
+	case "mapsorted":
+		m := make(map[int64]int64, len(xs))
+		for _, x := range xs {
+			m[x] = x
+		}
+		return stage.FromMapSorted(p, m), nil
 	}
 	return stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 		for i, x := range xs {
@@ -991,6 +1007,48 @@ func runCase(t *rapid.T, c *spec) {
 				}
 				return nil
 			})
+		case "groupby":
+			groups, err := sink.GroupBy(ctx, s, func(in, _ int64) int64 { return in })
+			for in, vs := range groups {
+				for _, v := range vs {
+					res.pairs = append(res.pairs, [2]int64{in, v})
+				}
+			}
+			res.ordered, res.err, res.delivered = false, err, len(res.pairs)
+		case "countby":
+			counts, err := sink.CountBy(ctx, s, func(_, v int64) int64 { return v })
+			for v, n := range counts {
+				for range n { // the model's values are unique: twice is a delivery twice
+					res.pairs = append(res.pairs, [2]int64{-1, v})
+				}
+			}
+			res.ordered, res.err, res.delivered = false, err, len(res.pairs)
+		case "first":
+			n := c.stopAfter
+			if n < 0 {
+				n = math.MaxInt
+			}
+			first, err := sink.First(ctx, s, n)
+			for _, r := range first {
+				res.pairs = append(res.pairs, [2]int64{r.Input, r.Value})
+			}
+			res.err, res.delivered = err, len(first)
+		case "writelines":
+			var b strings.Builder
+			res.err = sink.WriteLines(ctx, s, &b, func(in, v int64) string {
+				slow()
+				return strconv.FormatInt(in, 10) + " " + strconv.FormatInt(v, 10)
+			})
+			for _, l := range strings.Split(b.String(), "\n") {
+				if l == "" {
+					continue
+				}
+				f := strings.Fields(l)
+				in, _ := strconv.ParseInt(f[0], 10, 64)
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				res.pairs = append(res.pairs, [2]int64{in, v})
+			}
+			res.delivered = len(res.pairs)
 		case "all":
 			for r, err := range sink.All(ctx, s) {
 				if err != nil {
@@ -1256,7 +1314,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		}
 		total, final := st.Total()
 		switch {
-		case i < nsrc && c.parts[i].kind == "slice":
+		case i < nsrc && (c.parts[i].kind == "slice" || c.parts[i].kind == "mapsorted"):
 			if total != int64(len(c.parts[i].xs)) || !final {
 				t.Fatalf("slice source %s Total() = %d, %v; want %d, true", st.Name(), total, final, len(c.parts[i].xs))
 			}
