@@ -16,7 +16,7 @@ import (
 // item's pipeline input and each value its value, so that stages after it
 // work on the values and sinks key their results by the key
 // (sink.ByInput returns map[K]Out). If seq yields a key twice, both items
-// run and ByInput keeps the last to arrive. emit blocks while the next
+// run and ByInput keeps the last to arrive. yield blocks while the next
 // stage is busy; when the run is cancelled, yield returns false and the
 // iteration ends. Options: WithName, WithUnit. It panics if seq is nil.
 func FromSeq2[K, V any](p *pipeline.Pipeline, seq iter.Seq2[K, V], opts ...Option) *pipeline.Stream[K, V] {

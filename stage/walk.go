@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -28,7 +29,8 @@ func (f File) String() string { return f.Path }
 // root, in lexical order (filepath.WalkDir's), each weighing its size in
 // bytes, from one goroutine of the run. Directories, symbolic links (which
 // are not followed, so a broken one is not an error), devices, pipes and
-// sockets are skipped; a root that is a regular file is emitted alone.
+// sockets are skipped; a root that is a regular file is emitted alone, and
+// a root that is a symbolic link is followed (to a directory or a file).
 //
 // While it emits, a second goroutine of the source counts the files and
 // their bytes with a walk of its own that nothing holds back: once it is
@@ -84,7 +86,27 @@ func Walk(p *pipeline.Pipeline, root string, opts ...Option) *pipeline.Stream[Fi
 // entry that cannot be read with its error, until found returns false or
 // ctx is cancelled.
 func walkFiles(ctx context.Context, root string, found func(File, error) bool) {
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	walkRoot := root
+	if info, err := os.Lstat(root); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+		// A root that is a link is followed (links inside are not).
+		target, err := os.Stat(root)
+		switch {
+		case err != nil:
+			found(File{Path: root}, err)
+			return
+		case target.Mode().IsRegular():
+			found(fileOf(root, target), nil)
+			return
+		case target.IsDir():
+			walkRoot = root + string(filepath.Separator) // lstat follows a trailing separator
+		default:
+			return
+		}
+	}
+	_ = filepath.WalkDir(walkRoot, func(path string, d fs.DirEntry, err error) error {
+		if path == walkRoot {
+			path = root
+		}
 		if ctx.Err() != nil {
 			return filepath.SkipAll
 		}
@@ -110,9 +132,13 @@ func walkFiles(ctx context.Context, root string, found func(File, error) bool) {
 		if !info.Mode().IsRegular() {
 			return nil // replaced by something else since it was listed
 		}
-		if !found(File{Path: path, Size: info.Size(), Mode: info.Mode(), ModTime: info.ModTime()}, nil) {
+		if !found(fileOf(path, info), nil) {
 			return filepath.SkipAll
 		}
 		return nil
 	})
+}
+
+func fileOf(path string, info fs.FileInfo) File {
+	return File{Path: path, Size: info.Size(), Mode: info.Mode(), ModTime: info.ModTime()}
 }

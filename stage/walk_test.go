@@ -221,3 +221,43 @@ func TestWalkStopsPromptly(t *testing.T) {
 		balanced(t, p)
 	}
 }
+
+func TestWalkFollowsALinkedRoot(t *testing.T) {
+	dir := makeTree(t, map[string]int{"real/a": 3, "real/sub/b": 4})
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	fileLink := filepath.Join(dir, "filelink")
+	if err := os.Symlink(filepath.Join("real", "a"), fileLink); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(dir, "broken")
+	if err := os.Symlink("nowhere", broken); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		root  string
+		want  []string
+		fails bool
+	}{
+		{link, []string{filepath.Join(link, "a"), filepath.Join(link, "sub", "b")}, false},
+		{fileLink, []string{fileLink}, false},
+		{broken, nil, true},
+	}
+	for _, c := range cases {
+		p := pipeline.New(pipeline.WithContinueOnError())
+		got, err := sink.Slice(context.Background(), stage.Walk(p, c.root))
+		var paths []string
+		for _, f := range got {
+			paths = append(paths, f.Path)
+		}
+		if !slices.Equal(paths, c.want) {
+			t.Errorf("root %s: %v, want %v", c.root, paths, c.want)
+		}
+		if ies := pipeline.ItemErrors[stage.File](err); c.fails != (len(ies) == 1 && ies[0].Input.Path == c.root && errors.Is(err, fs.ErrNotExist)) {
+			t.Errorf("root %s: error %v", c.root, err)
+		}
+		balanced(t, p)
+	}
+}
