@@ -96,10 +96,12 @@ func FileCSV(p *pipeline.Pipeline, path string, opts ...Option) *pipeline.Stream
 
 func readCSV(ctx context.Context, cr *csv.Reader, emit func(engine.Item[Record, Record]) bool) error {
 	var read int64
+	w := weigher{ctx: ctx}
+	defer w.flush()
 	for {
 		fields, err := cr.Read()
 		if off := cr.InputOffset(); off > read {
-			engine.AddWeight(ctx, off-read)
+			w.add(off - read)
 			read = off
 		}
 		var it engine.Item[Record, Record]

@@ -111,6 +111,8 @@ func readLines(ctx context.Context, r io.Reader, emit func(engine.Item[Line, Lin
 	br := bufio.NewReaderSize(r, lineBuffer)
 	var long []byte // a line longer than the buffer, put together
 	var n int64
+	w := weigher{ctx: ctx}
+	defer w.flush()
 	for {
 		frag, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -130,7 +132,7 @@ func readLines(ctx context.Context, r io.Reader, emit func(engine.Item[Line, Lin
 				text = string(trimEOL(frag))
 			}
 			n++
-			engine.AddWeight(ctx, int64(size))
+			w.add(int64(size))
 			if !emit(engine.Item[Line, Line]{Input: Line{n, text}, Value: Line{n, text}}) {
 				return nil
 			}
@@ -150,4 +152,27 @@ func trimEOL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// weigher adds the bytes a source reads to its weight once per
+// weightStep bytes (and when flushed), not once per line: the bar moves as
+// smoothly and the hot path saves a context lookup.
+type weigher struct {
+	ctx     context.Context
+	pending int64
+}
+
+const weightStep = 16 << 10
+
+func (w *weigher) add(n int64) {
+	if w.pending += n; w.pending >= weightStep {
+		w.flush()
+	}
+}
+
+func (w *weigher) flush() {
+	if w.pending != 0 {
+		engine.AddWeight(w.ctx, w.pending)
+		w.pending = 0
+	}
 }
