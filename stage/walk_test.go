@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -257,6 +258,38 @@ func TestWalkFollowsALinkedRoot(t *testing.T) {
 		}
 		if ies := pipeline.ItemErrors[stage.File](err); c.fails != (len(ies) == 1 && ies[0].Input.Path == c.root && errors.Is(err, fs.ErrNotExist)) {
 			t.Errorf("root %s: error %v", c.root, err)
+		}
+		balanced(t, p)
+	}
+}
+
+func TestWalkCancelled(t *testing.T) {
+	files := map[string]int{}
+	for i := range 5000 {
+		files[fmt.Sprintf("d%d/f%04d", i%5, i)] = 1
+	}
+	dir := makeTree(t, files)
+	for _, workers := range []int{1, 4} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New()
+		var calls atomic.Int64
+		// The fifth call cancels the run; every call from then on waits
+		// for the cancellation, so that the walk is held back by the
+		// buffers between it and the map (at most 1024 + 4 × 512 files).
+		blocked := stage.Map(stage.Walk(p, dir), func(ctx context.Context, f stage.File) (int64, error) {
+			if calls.Add(1) >= 5 {
+				cancel()
+				<-ctx.Done()
+				return 0, ctx.Err()
+			}
+			return f.Size, nil
+		}, stage.WithWorkers(workers))
+		_, err := sink.Count(ctx, blocked)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("workers=%d: %v", workers, err)
+		}
+		if c := p.Stages()[0].Counts(); c.Out >= 5000 {
+			t.Errorf("workers=%d: the walk emitted all %d files after the cancellation", workers, c.Out)
 		}
 		balanced(t, p)
 	}
