@@ -29,9 +29,10 @@ func ExampleLines() {
 }
 
 func ExampleFileLines() {
-	path := filepath.Join(os.TempDir(), "flowbar-example-lines.txt")
+	dir, _ := os.MkdirTemp("", "flowbar-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "lines.txt")
 	os.WriteFile(path, []byte("one\ntwo\nthree\n"), 0o644)
-	defer os.Remove(path)
 
 	p := pipeline.New()
 	first, _ := sink.First(context.Background(), stage.FileLines(p, path), 2)
