@@ -40,7 +40,8 @@ func (r Record) String() string { return "line " + strconv.FormatInt(r.Line, 10)
 // source goes on with the next record and the sink returns the failure
 // with the others. A read error that is not a parse error ends the source:
 // the sink returns it. When the run is cancelled, the source stops after
-// the record it is emitting. r is not closed. Options: WithName, WithUnit.
+// the record it is emitting; a blocking read of an *os.File on a pipe or a
+// terminal is interrupted, as for [Lines]. r is not closed. Options: WithName, WithUnit.
 // It panics if r is nil.
 func CSV(p *pipeline.Pipeline, r io.Reader, opts ...Option) *pipeline.Stream[Record, Record] {
 	if r == nil {
@@ -50,6 +51,7 @@ func CSV(p *pipeline.Pipeline, r io.Reader, opts ...Option) *pipeline.Stream[Rec
 		if n, ok := remaining(r); ok {
 			engine.SetWeightTotal(ctx, n)
 		}
+		defer interruptible(ctx, r)()
 		return readCSV(ctx, csv.NewReader(r), emit)
 	})
 }
@@ -94,7 +96,12 @@ func FileCSV(p *pipeline.Pipeline, path string, opts ...Option) *pipeline.Stream
 	})
 }
 
-func readCSV(ctx context.Context, cr *csv.Reader, emit func(engine.Item[Record, Record]) bool) error {
+func readCSV(ctx context.Context, cr *csv.Reader, emit func(engine.Item[Record, Record]) bool) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err() // a read the cancellation interrupted
+		}
+	}()
 	var read int64
 	w := weigher{ctx: ctx}
 	defer w.flush()

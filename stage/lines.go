@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
@@ -40,8 +41,9 @@ func (l Line) String() string { return "line " + strconv.FormatInt(l.Number, 10)
 // A read error ends the source: the error, naming the last line read, is
 // returned by the sink (under fail-fast it stops the run). When the run is
 // cancelled, the source stops after the line it is emitting; a Read that
-// blocks (a pipe, a terminal) delays that until it returns. r is not
-// closed. Options: WithName, WithUnit. It panics if r is nil.
+// blocks is interrupted when r is an *os.File on a pipe or a terminal
+// (through a read deadline, cleared when the run ends), and otherwise
+// delays the end of the run until it returns. r is not closed. Options: WithName, WithUnit. It panics if r is nil.
 func Lines(p *pipeline.Pipeline, r io.Reader, opts ...Option) *pipeline.Stream[Line, Line] {
 	if r == nil {
 		panic("stage: Lines: reader is nil")
@@ -107,7 +109,13 @@ func remaining(r io.Reader) (int64, bool) {
 // lineBuffer is the size of the buffer lines are read through.
 const lineBuffer = 64 << 10
 
-func readLines(ctx context.Context, r io.Reader, emit func(engine.Item[Line, Line]) bool) error {
+func readLines(ctx context.Context, r io.Reader, emit func(engine.Item[Line, Line]) bool) (err error) {
+	defer interruptible(ctx, r)()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err() // a read the cancellation interrupted
+		}
+	}()
 	br := bufio.NewReaderSize(r, lineBuffer)
 	var long []byte // a line longer than the buffer, put together
 	var n int64
@@ -174,5 +182,25 @@ func (w *weigher) flush() {
 	if w.pending != 0 {
 		engine.AddWeight(w.ctx, w.pending)
 		w.pending = 0
+	}
+}
+
+// interruptible makes a Read of r that blocks (a pipe, a terminal) return
+// when ctx is cancelled, when r is an *os.File that supports deadlines, and
+// returns the function that puts r back as it was.
+func interruptible(ctx context.Context, r io.Reader) (restore func()) {
+	f, ok := r.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	set := make(chan bool, 1)
+	stop := context.AfterFunc(ctx, func() {
+		// A regular file has no deadlines: its reads do not block.
+		set <- f.SetReadDeadline(time.Now()) == nil
+	})
+	return func() {
+		if !stop() && <-set {
+			_ = f.SetReadDeadline(time.Time{})
+		}
 	}
 }

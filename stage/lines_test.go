@@ -214,3 +214,42 @@ func TestLineString(t *testing.T) {
 		t.Errorf("%q", s)
 	}
 }
+
+// A source reading a pipe that stays open stops when the run does: the
+// Read it is blocked in is interrupted, and the pipe works again after.
+func TestLinesInterruptsABlockedRead(t *testing.T) {
+	for _, csvSource := range []bool{false, true} {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pw.WriteString("1,a\n2,b\n3,c\n"); err != nil {
+			t.Fatal(err)
+		}
+		p := pipeline.New()
+		var n int
+		if csvSource {
+			var got []sink.Result[stage.Record, stage.Record]
+			got, err = sink.First(context.Background(), stage.CSV(p, pr), 3)
+			n = len(got)
+		} else {
+			var got []sink.Result[stage.Line, stage.Line]
+			got, err = sink.First(context.Background(), stage.Lines(p, pr), 3)
+			n = len(got)
+		}
+		if err != nil || n != 3 {
+			t.Fatalf("csv=%v: %d, %v", csvSource, n, err)
+		}
+		// The deadline was cleared: the pipe reads again.
+		if _, err := pw.WriteString("x\n"); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(pr, buf); err != nil || string(buf) != "x\n" {
+			t.Errorf("csv=%v: reading the pipe after the run: %q, %v", csvSource, buf, err)
+		}
+		balanced(t, p)
+		pr.Close()
+		pw.Close()
+	}
+}
