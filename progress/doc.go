@@ -95,7 +95,11 @@
 // to expect (tqdm's total=). A weighted stage's total is the weight of the
 // nearest upstream stage that counts the same unit: give the source the
 // same weight (a file's size) to get a percentage of bytes; without one,
-// the bar, percentage and time left come from the stage's items.
+// the bar, percentage and time left come from the stage's items. A source
+// that declares its totals while it runs (pipeline.SetTotal and
+// pipeline.SetWeightTotal: the lines of a file of known size, a directory
+// walk once it has counted the files) gives final totals to itself and to
+// the stages after it before it has emitted everything.
 //
 // # Cost
 //

@@ -156,6 +156,11 @@ func (t *tracker) total() (int64, totalKind, *tracker) {
 			if !final && t.refDeclared >= 0 {
 				n, final = t.refDeclared, true
 			}
+			if w, ok := t.ref.st.WeightTotal(); ok && !final {
+				n, final = w, true // what the stage declared it will weigh
+			}
+		} else if w, ok := t.st.WeightTotal(); ok {
+			n, final, known = w, true, true
 		}
 	} else {
 		n, final = t.st.Total()

@@ -9,7 +9,10 @@
 // from; [ByKey] into a map keyed by a function; [Slice] into a slice; [Reduce]
 // folds them; [Count] counts them; [ForEach] calls a function for each one.
 // [All] is a range-over-func iterator that yields results as they complete and
-// stops the run when the loop breaks.
+// stops the run when the loop breaks. [GroupBy] groups results into a map of
+// slices by a key, [CountBy] counts them by a key, [WriteLines] writes a line
+// per result to an io.Writer, and [First] returns the first n results and
+// stops the run, without an error for stopping early.
 //
 // # Errors
 //
@@ -22,7 +25,7 @@
 //
 // # Memory
 //
-// [ForEach], [Reduce], [Count] and [All] hold no result themselves: they
+// [ForEach], [Reduce], [Count], [All] and [WriteLines] hold no result themselves: they
 // stream inputs of any length in bounded memory. The collecting sinks hold
 // what they collect; when the number of results is known in advance (a slice
 // source followed by one-to-one stages) the map or slice is allocated once at

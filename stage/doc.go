@@ -1,7 +1,12 @@
 // Package stage provides the sources and transforms of a flowbar pipeline.
 //
 // Sources start a pipeline: [FromSlice], [FromChan], [FromSeq] and
-// [Generate]. Transforms take a stream and return a new one: [Map] and
+// [Generate]; [FromSeq2], [FromMap] and [FromMapSorted] emit pairs, each key
+// as the item's pipeline input; [Walk] emits the files of a directory tree
+// weighed by their sizes; [Lines], [FileLines], [CSV], [CSVReader] and
+// [FileCSV] read text and CSV records, weighed by the bytes read, and fail a
+// malformed record or an unreadable file as an item named by its line or
+// path. Transforms take a stream and return a new one: [Map] and
 // [OrderedMap] run a function on every item with a fixed number of workers,
 // [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
 // with every item's input and outcome, [FlatMap] turns an item into zero or

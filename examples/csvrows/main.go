@@ -1,12 +1,14 @@
 // Command csvrows processes a CSV file row by row with a progress bar in
-// rows per second, and a bar in bytes for reading the file, whose size
-// gives the percentage and the time left.
+// rows per second, and a bar in bytes for reading the file (stage.FileCSV),
+// whose size gives the percentage and the time left.
 //
 //	go run ./examples/csvrows                       # generates a temporary file and processes it
 //	go run ./examples/csvrows -gen 5000000 -o big.csv  # writes a large test file
 //	go run ./examples/csvrows big.csv
 //
-// Each row is "id,item,price,quantity"; the program sums price × quantity.
+// Each row is "id,item,price,quantity" after a header of those names; the
+// program sums price × quantity. A malformed record stops the run with an
+// error naming its line.
 // On Ctrl-C the bars end "stopped", the sum of the rows read so far is
 // printed and the exit status is 130.
 package main
@@ -14,7 +16,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -102,63 +104,59 @@ func generate(path string, n int) error {
 }
 
 type row struct {
-	id    string
-	value float64
+	id     string
+	value  float64
+	header bool
 }
+
+// header is the first record of the files csvrows reads.
+var header = []string{"id", "item", "price", "quantity"}
 
 // process sums price × quantity over the rows of the file at path, with
 // progress on progressOut.
 func process(ctx context.Context, path string, progressOut io.Writer) (int, float64, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	p := pipeline.New(progress.Bars(progress.WithOutput(progressOut), progress.WithTotal("read", info.Size())))
+	p := pipeline.New(progress.Bars(progress.WithOutput(progressOut)))
 
-	records := stage.Generate(p, func(ctx context.Context, emit func([]string) bool) error {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		// The bytes read move the "read" bar; its total is the file size.
-		r := csv.NewReader(bufio.NewReaderSize(progress.Reader(ctx, f), 1<<16))
-		r.FieldsPerRecord = 4
-		if _, err := r.Read(); err != nil { // header
-			return err
-		}
-		for {
-			rec, err := r.Read()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if !emit(rec) {
-				return nil
-			}
-		}
-	}, stage.WithName("read"), stage.WithUnit(pipeline.Bytes)) // the bytes come from progress.Reader
+	// The records of the file, weighed by the bytes read: the file's size
+	// is the "read" bar's total. A malformed record fails as an item named
+	// by its line (and, under the default fail-fast policy, stops the run).
+	records := stage.FileCSV(p, path, stage.WithName("read"))
 
-	values := stage.Map(records, func(_ context.Context, rec []string) (row, error) {
-		price, err := strconv.ParseFloat(rec[2], 64)
-		if err != nil {
-			return row{}, fmt.Errorf("row %s: price: %w", rec[0], err)
+	values := stage.Map(records, func(_ context.Context, rec stage.Record) (row, error) {
+		if rec.Line == 1 {
+			if !slices.Equal(rec.Fields, header) {
+				return row{}, fmt.Errorf("header %q, want %q", rec.Fields, header)
+			}
+			return row{header: true}, nil
 		}
-		qty, err := strconv.Atoi(rec[3])
+		f := rec.Fields
+		price, err := strconv.ParseFloat(f[2], 64)
 		if err != nil {
-			return row{}, fmt.Errorf("row %s: quantity: %w", rec[0], err)
+			return row{}, fmt.Errorf("row %s: price: %w", f[0], err)
 		}
-		return row{id: rec[0], value: price * float64(qty)}, nil
+		qty, err := strconv.Atoi(f[3])
+		if err != nil {
+			return row{}, fmt.Errorf("row %s: quantity: %w", f[0], err)
+		}
+		return row{id: f[0], value: price * float64(qty)}, nil
 	}, stage.WithName("parse")).
-		Weigh(pipeline.Rows, func(row) int64 { return 1 }).
-		Describe(func(_ []string, r row) string { return "row " + r.id })
+		Weigh(pipeline.Rows, func(r row) int64 {
+			if r.header {
+				return 0
+			}
+			return 1
+		}).
+		Describe(func(_ stage.Record, r row) string { return "row " + r.id })
 
 	type acc struct {
 		n     int
 		total float64
 	}
-	res, err := sink.Reduce(ctx, values, acc{}, func(a acc, r row) acc { return acc{a.n + 1, a.total + r.value} }, sink.WithName("sum"))
+	res, err := sink.Reduce(ctx, values, acc{}, func(a acc, r row) acc {
+		if r.header {
+			return a
+		}
+		return acc{a.n + 1, a.total + r.value}
+	}, sink.WithName("sum"))
 	return res.n, res.total, err
 }

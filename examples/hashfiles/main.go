@@ -2,14 +2,15 @@
 // directory, in the format of coreutils sha256sum ("<hex>  <path>"), so
 // that "sha256sum -c" verifies its output. Files are hashed in parallel;
 // progress goes to stderr: one bar for the files found while walking the
-// tree (its total grows until the walk ends) and one for hashing, weighted
-// by bytes, which moves while a large file is read.
+// tree and one for hashing, weighted by bytes, which moves while a large
+// file is read; both get exact totals as soon as the walk has counted the
+// tree (stage.Walk counts it while it emits).
 //
 //	go run ./examples/hashfiles DIR > SHA256SUMS
 //	sha256sum -c SHA256SUMS
 //
-// An unreadable file is reported on stderr with its path and the run goes
-// on; the exit status is then 1, as with sha256sum. The output file itself
+// An unreadable file or directory is reported on stderr with its path and
+// the run goes on; the exit status is then 1, as with sha256sum. The output file itself
 // is skipped when it lies in the tree (hashfiles DIR > DIR/SHA256SUMS).
 // On Ctrl-C the run stops promptly: the bars end "stopped", the sums
 // printed so far are complete lines, a summary goes to stderr and the exit
@@ -30,7 +31,6 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -38,11 +38,6 @@ import (
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
-
-type file struct {
-	path string
-	size int64
-}
 
 func main() {
 	workers := flag.Int("workers", 2*runtime.GOMAXPROCS(0), "files hashed at once")
@@ -95,36 +90,20 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 	p := pipeline.New(opts...)
 	failed := false
 
-	walk := stage.Generate(p, func(ctx context.Context, emit func(file) bool) error {
-		return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				fmt.Fprintf(logw, "hashfiles: %s: %v\n", path, err)
-				failed = true
-				return nil // go on with the rest of the tree
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				fmt.Fprintf(logw, "hashfiles: %s: %v\n", path, err)
-				failed = true
-				return nil
-			}
-			if self != nil && os.SameFile(info, self) {
-				return nil // our own output, being written
-			}
-			if !emit(file{path, info.Size()}) {
-				return filepath.SkipAll
-			}
-			return nil
-		})
-	}, stage.WithName("walk")).
-		Weigh(pipeline.Bytes, func(f file) int64 { return f.size }).
-		Describe(func(f, _ file) string { return f.path })
+	// The walk emits the tree's regular files with their sizes as weights;
+	// it counts them first with a walk of its own, so that the hashing bar
+	// has an exact byte total while files are still being found. An entry
+	// it cannot read fails as an item named by its path.
+	walk := stage.Walk(p, dir, stage.WithName("walk")).
+		Describe(func(f, _ stage.File) string { return f.Path })
 
-	sums := stage.Map(walk, func(ctx context.Context, f file) (string, error) {
-		fh, err := open(f.path)
+	sums := stage.Map(walk, func(ctx context.Context, f stage.File) (string, error) {
+		if self != nil {
+			if info, err := os.Stat(f.Path); err == nil && os.SameFile(info, self) {
+				return "", nil // our own output, being written: no sum
+			}
+		}
+		fh, err := open(f.Path)
 		if err != nil {
 			return "", err
 		}
@@ -138,24 +117,27 @@ func run(ctx context.Context, dir string, workers int, show bool, stdout, stderr
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}, stage.WithName("hash"), stage.WithWorkers(workers),
 		stage.WithUnit(pipeline.Bytes), // the bytes come from progress.Reader
-	).Describe(func(f file, _ string) string { return f.path })
+	).Describe(func(f stage.File, _ string) string { return f.Path })
 
 	printed := 0
 	for r, err := range sink.All(ctx, sums, sink.WithName("print")) {
 		if err != nil {
-			if ctx.Err() != nil && len(pipeline.ItemErrors[file](err)) == 0 {
+			if ctx.Err() != nil && len(pipeline.ItemErrors[stage.File](err)) == 0 {
 				continue // interrupted: reported below
 			}
 			failed = true
-			for _, ie := range pipeline.ItemErrors[file](err) {
-				fmt.Fprintf(logw, "hashfiles: %s: %v\n", ie.Input.path, unwrapPath(ie.Err))
+			for _, ie := range pipeline.ItemErrors[stage.File](err) {
+				fmt.Fprintf(logw, "hashfiles: %s: %v\n", ie.Input.Path, unwrapPath(ie.Err))
 			}
-			if len(pipeline.ItemErrors[file](err)) == 0 {
+			if len(pipeline.ItemErrors[stage.File](err)) == 0 {
 				fmt.Fprintf(logw, "hashfiles: %v\n", err)
 			}
 			continue
 		}
-		fmt.Fprintf(out, "%s  %s\n", r.Value, r.Input.path)
+		if r.Value == "" {
+			continue // the output file
+		}
+		fmt.Fprintf(out, "%s  %s\n", r.Value, r.Input.Path)
 		printed++
 	}
 	if ctx.Err() != nil {

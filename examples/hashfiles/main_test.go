@@ -196,3 +196,19 @@ func TestInterrupt(t *testing.T) {
 		t.Error("the interrupted file has a sum")
 	}
 }
+
+// An entry the walk cannot read (here a root that does not exist) is
+// reported with its path, and the exit status is 1.
+func TestUnreadableEntry(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), missing, 2, true, &stdout, &stderr, open); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if want := "hashfiles: " + missing + ": lstat: no such file or directory\n"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("sums for a missing tree: %q", stdout.String())
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/pipeline/engine"
 	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -32,8 +35,11 @@ const runBound = 60 * time.Second
 var (
 	// sourceKinds are the ways a case's items enter: one source, or
 	// "merge": two or three sources of these kinds but merge, holding
-	// disjoint parts of the input, joined by stage.Merge.
-	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate", "merge"}
+	// disjoint parts of the input, joined by stage.Merge. "itemfail" is a
+	// source whose items may fail there (engine.ItemSource, as stage.Walk,
+	// stage.Lines and stage.CSV fail an unreadable entry or a malformed
+	// record), with the injected error of position 0.
+	sourceKinds = []string{"slice", "chan", "bufchan", "seq", "generate", "seq2", "mapsorted", "itemfail", "merge"}
 	partKinds   = sourceKinds[:len(sourceKinds)-1]
 	// stageKinds are the stages drawn one by one. "batch" stands for a
 	// group: stage.Batch, up to two maps over whole batches ("bmap",
@@ -41,7 +47,7 @@ var (
 	// FlatMapEmit or FlatMapSeq (stageSpec.stream).
 	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch"}
 	batchKinds  = []string{"bmap", "orderedbmap"}
-	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
+	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all", "groupby", "countby", "first", "writelines"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
 )
 
@@ -302,7 +308,7 @@ func genSpec(t *rapid.T) *spec {
 		c.cancelAt = rapid.IntRange(0, c.n*len(c.stages)).Draw(t, "cancelAtCall")
 	}
 	c.stopAfter = -1
-	if (c.sink == "foreach" || c.sink == "all") && rapid.IntRange(0, 3).Draw(t, "stops") == 0 {
+	if (c.sink == "foreach" || c.sink == "all" || c.sink == "first") && rapid.IntRange(0, 3).Draw(t, "stops") == 0 {
 		c.stopAfter = rapid.IntRange(1, max(1, c.n)).Draw(t, "stopAfter")
 	}
 	c.slowSink = rapid.IntRange(0, 5).Draw(t, "slow") == 0
@@ -462,6 +468,9 @@ func (c *spec) blocks(pos int, v int64) bool {
 	return c.blockPM > 0 && int(c.hash(5, pos, v)%1000) < c.blockPM
 }
 
+// failsAtSource reports whether an "itemfail" source fails input x.
+func (c *spec) failsAtSource(x int64) bool { return c.faultAt(0, x, true) == fErr }
+
 func (c *spec) keep(pos int, v int64, pct int) bool { return int(c.hash(2, pos, v)%100) >= pct }
 
 func (c *spec) delay(pos int, v int64) time.Duration {
@@ -491,6 +500,8 @@ type leaf struct {
 	panic   bool
 	faultV  int64 // failed: the value the failing function saw (a batch's first)
 	blocked int   // stage position whose call blocks until cancellation, 0 if none
+	// atSource: it failed at an "itemfail" source (position 0)
+	atSource bool
 }
 
 // counts are a stage's meters in the model.
@@ -502,6 +513,7 @@ type model struct {
 	parts     [][]int64 // by source: the inputs it emits, in order
 	partOf    map[int64]int
 	srcWeight []int64 // by source
+	srcFailed []int64 // by source: items that fail there ("itemfail")
 	leaves    []*leaf
 	ok        []*leaf         // successes, in the model's order
 	stage     map[int]*counts // by position: 1.. transforms, len(stages)+1 the sink
@@ -526,8 +538,26 @@ func (c *spec) model() *model {
 		partOf: map[int64]int{}, stage: map[int]*counts{}, byValue: map[int64]*leaf{},
 		faults: map[[3]int64]int64{}, byFault: map[[3]int64]*leaf{}, leavesOf: map[int64]int{}, okOf: map[int64]int{},
 	}
+	var srcFails []int64 // inputs that fail at their source
 	for i, pt := range c.parts {
 		xs := pt.emits()
+		if pt.kind == "itemfail" {
+			var ok []int64
+			for _, x := range xs {
+				if c.failsAtSource(x) {
+					srcFails = append(srcFails, x)
+				} else {
+					ok = append(ok, x)
+				}
+			}
+			m.srcFailed = append(m.srcFailed, int64(len(xs)-len(ok)))
+			for _, x := range xs {
+				m.partOf[x] = i
+			}
+			xs = ok
+		} else {
+			m.srcFailed = append(m.srcFailed, 0)
+		}
 		m.parts = append(m.parts, xs)
 		m.inputs = append(m.inputs, xs...)
 		var w int64
@@ -546,12 +576,15 @@ func (c *spec) model() *model {
 		l.input, l.part = it.input, m.partOf[it.input]
 		m.leaves = append(m.leaves, &l)
 		m.leavesOf[it.input]++
-		if l.failed > 0 {
+		if l.failed > 0 || l.atSource {
 			key := [3]int64{l.input, int64(l.failed), l.faultV}
 			m.faults[key]++
 			m.byFault[key] = &l
 			m.failures++
 		}
+	}
+	for _, x := range srcFails {
+		end(mitem{input: x, v: x, batch: -1}, leaf{atSource: true, faultV: x})
 	}
 	// fails returns whether the function at pos fails or blocks on v, and
 	// ends it then.
@@ -822,6 +855,36 @@ func (h *harness) source(p *pipeline.Pipeline, pt partSpec, feeder *sync.WaitGro
 		return stage.FromChan(p, bufch), bufch
 	case "seq":
 		return stage.FromSeq(p, iter.Seq[int64](slices.Values(xs))), nil
+	case "seq2":
+		return stage.FromSeq2(p, func(yield func(int64, int64) bool) {
+			for _, x := range xs {
+				if !yield(x, x) {
+					return
+				}
+			}
+		}), nil
+	case "mapsorted":
+		m := make(map[int64]int64, len(xs))
+		for _, x := range xs {
+			m[x] = x
+		}
+		return stage.FromMapSorted(p, m), nil
+	case "itemfail":
+		return engine.ItemSource(p, engine.SourceSpec{}, func(_ context.Context, emit func(engine.Item[int64, int64]) bool) error {
+			for _, x := range xs {
+				it := engine.Item[int64, int64]{Input: x, Value: x}
+				if h.c.failsAtSource(x) {
+					h.mu.Lock()
+					h.raised[[2]int64{0, x}] = fErr
+					h.mu.Unlock()
+					it = engine.Item[int64, int64]{Input: x, Err: &injected{0, x}}
+				}
+				if !emit(it) {
+					return nil
+				}
+			}
+			return nil
+		}), nil
 	}
 	return stage.Generate(p, func(ctx context.Context, emit func(int64) bool) error {
 		for i, x := range xs {
@@ -1081,6 +1144,48 @@ func runCase(t *rapid.T, c *spec) {
 				}
 				return nil
 			})
+		case "groupby":
+			groups, err := sink.GroupBy(ctx, s, func(in, _ int64) int64 { return in })
+			for in, vs := range groups {
+				for _, v := range vs {
+					res.pairs = append(res.pairs, [2]int64{in, v})
+				}
+			}
+			res.ordered, res.err, res.delivered = false, err, len(res.pairs)
+		case "countby":
+			counts, err := sink.CountBy(ctx, s, func(_, v int64) int64 { return v })
+			for v, n := range counts {
+				for range n { // the model's values are unique: twice is a delivery twice
+					res.pairs = append(res.pairs, [2]int64{-1, v})
+				}
+			}
+			res.ordered, res.err, res.delivered = false, err, len(res.pairs)
+		case "first":
+			n := c.stopAfter
+			if n < 0 {
+				n = math.MaxInt
+			}
+			first, err := sink.First(ctx, s, n)
+			for _, r := range first {
+				res.pairs = append(res.pairs, [2]int64{r.Input, r.Value})
+			}
+			res.err, res.delivered = err, len(first)
+		case "writelines":
+			var b strings.Builder
+			res.err = sink.WriteLines(ctx, s, &b, func(in, v int64) string {
+				slow()
+				return strconv.FormatInt(in, 10) + " " + strconv.FormatInt(v, 10)
+			})
+			for _, l := range strings.Split(b.String(), "\n") {
+				if l == "" {
+					continue
+				}
+				f := strings.Fields(l)
+				in, _ := strconv.ParseInt(f[0], 10, 64)
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				res.pairs = append(res.pairs, [2]int64{in, v})
+			}
+			res.delivered = len(res.pairs)
 		case "all":
 			for r, err := range sink.All(ctx, s) {
 				if err != nil {
@@ -1278,6 +1383,11 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	for pos := 1; pos <= sinkPos; pos++ {
 		posOf[at(pos).Name()] = pos
 	}
+	for i, pt := range c.parts {
+		if pt.kind == "itemfail" {
+			posOf[stages[i].Name()] = 0
+		}
+	}
 	cancelled := parent.Err() != nil
 	stopped := (c.stopAfter > 0 && res.delivered == c.stopAfter) || res.loopPanicked
 
@@ -1346,7 +1456,7 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 		}
 		total, final := st.Total()
 		switch {
-		case i < nsrc && c.parts[i].kind == "slice":
+		case i < nsrc && (c.parts[i].kind == "slice" || c.parts[i].kind == "mapsorted"):
 			if total != int64(len(c.parts[i].xs)) || !final {
 				t.Fatalf("slice source %s Total() = %d, %v; want %d, true", st.Name(), total, final, len(c.parts[i].xs))
 			}
@@ -1357,8 +1467,8 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 	var srcOut int64
 	for i, st := range stages[:nsrc] {
 		k := st.Counts()
-		if k.Failed+k.Dropped+k.Cancelled != 0 || k.In != k.Out {
-			t.Fatalf("source %s counts %+v", st.Name(), k)
+		if k.Dropped+k.Cancelled != 0 || k.In != k.Out+k.Failed || k.Failed > m.srcFailed[i] {
+			t.Fatalf("source %s counts %+v; the model fails %d there", st.Name(), k, m.srcFailed[i])
 		}
 		if k.Out > int64(len(m.parts[i])) {
 			t.Fatalf("source %s emitted %d items, the model %d", st.Name(), k.Out, len(m.parts[i]))
@@ -1554,8 +1664,8 @@ func check(t *rapid.T, c *spec, h *harness, p *pipeline.Pipeline, res *result, p
 			if c.srcWeight && k.Weight != m.srcWeight[i] {
 				t.Fatalf("source %s weight %d, the model %d", st.Name(), k.Weight, m.srcWeight[i])
 			}
-			if k.Out != int64(len(m.parts[i])) {
-				t.Fatalf("source %s emitted %d items, the model %d", st.Name(), k.Out, len(m.parts[i]))
+			if k.Out != int64(len(m.parts[i])) || k.Failed != m.srcFailed[i] {
+				t.Fatalf("source %s emitted %d items and failed %d, the model %d and %d", st.Name(), k.Out, k.Failed, len(m.parts[i]), m.srcFailed[i])
 			}
 		}
 		if c.source == "merge" {

@@ -148,6 +148,7 @@ type Stage struct {
 	finished  atomic.Bool // set by the lifecycle only (lifecycle.go)
 	desc      func() string
 	slow      slowest
+	decl      declaredTotals // totals declared while running (totals.go)
 }
 
 // Name returns the stage's name, unique within its pipeline.
@@ -211,7 +212,11 @@ func (s *Stage) Total() (int64, bool) {
 		return s.total, true
 	}
 	if len(s.upstreams) == 0 {
-		// A source of unknown length: what it produced so far.
+		// A source of unknown length: what it produced so far, or what
+		// it declared it will produce (SetTotal).
+		if n, ok := s.declaredItems(); ok && !s.finished.Load() {
+			return n, true
+		}
 		return s.m.in.Load(), s.finished.Load()
 	}
 	var sum int64
