@@ -14,7 +14,7 @@ func ExampleRun() {
 	p := pipeline.New()
 	b := stage.Tee(stage.FromSlice(p, []int{1, 2, 3}), 2)
 	squares := sink.Later(stage.Map(b[0], square), sink.ByInput) // *Pending[map[int]int]
-	count := sink.Later(b[1], sink.Count)                         // *Pending[int]
+	count := sink.Later(b[1], sink.Count)                        // *Pending[int]
 	err := sink.Run(context.Background(), p)
 	fmt.Println(squares.Value(), count.Value(), err)
 	// Output:
