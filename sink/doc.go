@@ -23,9 +23,10 @@
 // it; under continue-on-error each sink's Pending holds the failures that
 // reached it and Run returns each failure once. A sink that stops early on
 // purpose (pipeline.ErrStop, a loop over [All] that breaks) stops only its
-// own branch; the other branches run to their end, and the run stops when
-// every sink has stopped. The single-sink calls (ByInput(ctx, s), ...)
-// work as before and are what Later runs.
+// own branch; the other branches run to their end, and the run stops once
+// every sink has stopped or consumed its whole input. The single-sink calls
+// (ByInput(ctx, s), ...) work as before and are what Later runs; a
+// pipeline with sinks given to Later is run by Run only.
 //
 // # Errors
 //

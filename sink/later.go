@@ -86,7 +86,9 @@ func LaterFunc[S, T, R any](in *pipeline.Stream[S, T], fn func(ctx context.Conte
 // that reached it (an item that failed before a tee reaches every branch)
 // and Run returns every failure once. A sink that stops early on purpose
 // (a ForEach function that returns pipeline.ErrStop) stops only its
-// branch; the others run to their end. When ctx is cancelled every branch
+// branch: the tee above it hands it nothing more, the stages between still
+// finish what they hold, and the others run to their end; once every sink
+// has stopped or consumed its whole input, the run stops. When ctx is cancelled every branch
 // stops and Run returns the context's cause.
 //
 // Run panics, once every goroutine has exited, if a sink panics while it

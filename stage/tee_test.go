@@ -385,3 +385,38 @@ func TestTeeMisuse(t *testing.T) {
 		mustPanic(t, "already consumed", func() { stage.Tee(src, 2) })
 	})
 }
+
+// Branches that stopped, fed by an endless source, do not keep the run
+// alive once the other sinks have consumed their whole input.
+func TestTeeStoppedBranchesOfAnEndlessSourceEnd(t *testing.T) {
+	p := pipeline.New()
+	endless := stage.Generate(p, func(ctx context.Context, emit func(int) bool) error {
+		for i := 0; ; i++ {
+			if !emit(i) {
+				return nil
+			}
+		}
+	})
+	first := func(s *pipeline.Stream[int, int]) *sink.Pending[int] {
+		return sink.LaterFunc(s, func(ctx context.Context, s *pipeline.Stream[int, int]) (int, error) {
+			n := 0
+			return n, sink.ForEach(ctx, s, func(int, int) error {
+				if n++; n == 10 {
+					return pipeline.ErrStop
+				}
+				return nil
+			})
+		})
+	}
+	bs := stage.Tee(endless, 2)
+	first(bs[0])
+	first(bs[1])
+	other := sink.Later(stage.Map(stage.FromSlice(p, ints(1000)), id), sink.ByInput)
+	if err := sink.Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if len(other.Value()) != 1000 {
+		t.Errorf("the unrelated chain got %d results, want 1000", len(other.Value()))
+	}
+	meterstest.Check(t, p)
+}

@@ -36,8 +36,9 @@ func Later(p *Pipeline, body func(ctx context.Context) error) {
 // the sinks joined, each error once (the same *ItemError reaching two
 // sinks is returned once), or nil. A sink that stops early on purpose
 // (ErrStop, a sink such as First(n)) stops only its own branch: the tee
-// hands it nothing more, and the other branches go on; when every sink has
-// stopped, the run stops. When ctx is cancelled every branch stops and
+// hands it nothing more, and the other branches go on; once every sink has
+// either stopped or consumed its whole input, the run stops (so that an
+// endless source feeding only stopped branches ends). When ctx is cancelled every branch stops and
 // every sink returns the cause.
 //
 // A panic in a sink's consuming code that goes up its stack ([Consumer]
@@ -134,6 +135,7 @@ type gathering struct {
 	// stopped counts the sinks that stopped early on purpose.
 	mu      sync.Mutex
 	stopped int
+	over    map[*Stage]bool // the sinks that stopped or consumed all their input
 }
 
 // sinkReg is one sink of a Run, built and waiting for the run.
@@ -156,6 +158,9 @@ var errAborted = errors.New("pipeline: Run: another sink could not be built; not
 func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run) error) error {
 	g := p.fan.gather
 	if g == nil {
+		if len(p.fan.later) > 0 {
+			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
+		}
 		return p.execute(ctx, st, feeds, setup, consume)
 	}
 	if g.regs[g.cur] != nil {
@@ -182,6 +187,9 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 		reg.err = consume(r)
 		reg.panicked = false
 	}()
+	if !reg.panicked {
+		g.ended(r, st, false)
+	}
 	err := <-reg.final
 	if reg.panicked {
 		panic(pv)
@@ -273,12 +281,29 @@ func (k *sink[S, T]) stop() {
 		}
 		todo = append(todo, st.upstreams...)
 	}
+	g.ended(k.r, k.st, true)
+}
+
+// ended records that the sink of stage st stopped early (stopped) or
+// consumed its whole input, whichever came first. Once every sink has done
+// one or the other and one at least stopped, the run stops: what the
+// stopped branches' upstreams still produce is wanted by no one (an
+// endless source would never end).
+func (g *gathering) ended(r *run, st *Stage, stopped bool) {
 	g.mu.Lock()
-	g.stopped++
-	all := g.stopped == len(g.regs)
+	if g.over == nil {
+		g.over = map[*Stage]bool{}
+	}
+	if !g.over[st] {
+		g.over[st] = true
+		if stopped {
+			g.stopped++
+		}
+	}
+	all := g.stopped > 0 && len(g.over) == len(g.regs)
 	g.mu.Unlock()
 	if all {
-		k.r.stop()
+		r.stop()
 	}
 }
 
