@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 
 	"github.com/flowbar/flowbar/pipeline"
+	"github.com/flowbar/flowbar/progress"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
 )
@@ -31,6 +34,7 @@ type fanSpec struct {
 	errPM, panicPM int
 	slowPM         int
 	cancelAt       int // cancel the caller's context at this call; 0 never
+	progress       int // 0: no board; 1: plain lines; 2: live bars
 	seed           uint64
 }
 
@@ -61,6 +65,9 @@ func genFanSpec(t *rapid.T) *fanSpec {
 		slowPM:  rapid.SampledFrom([]int{0, 10, 100}).Draw(t, "slowPM"),
 		seed:    rapid.Uint64().Draw(t, "seed"),
 	}
+	if rapid.IntRange(0, 9).Draw(t, "big") == 0 {
+		c.n = rapid.IntRange(400, 5000).Draw(t, "bigN") // chunks of hundreds of items
+	}
 	for range rapid.IntRange(1, 3).Draw(t, "branches") {
 		b := fanBranch{st: genFanStage(t, "branch"), sink: rapid.SampledFrom([]string{"byinput", "count", "foreach", "all"}).Draw(t, "sink")}
 		if (b.sink == "foreach" || b.sink == "all") && rapid.IntRange(0, 2).Draw(t, "stops") == 0 {
@@ -68,6 +75,7 @@ func genFanSpec(t *rapid.T) *fanSpec {
 		}
 		c.branches = append(c.branches, b)
 	}
+	c.progress = rapid.IntRange(0, 2).Draw(t, "progress")
 	if rapid.IntRange(0, 3).Draw(t, "cancels") == 0 {
 		c.cancelAt = rapid.IntRange(1, max(1, 2*c.n)).Draw(t, "cancelAt")
 	}
@@ -104,6 +112,12 @@ func runFanCase(t *rapid.T, c *fanSpec) {
 	}
 	if c.chunk > 0 {
 		opts = append(opts, pipeline.WithChunkSize(c.chunk))
+	}
+	var board *progress.Board
+	if c.progress > 0 {
+		board = progress.New(progress.WithOutput(io.Discard), progress.WithTerminal(c.progress == 2),
+			progress.WithRefresh(time.Millisecond), progress.WithLineInterval(time.Millisecond))
+		opts = append(opts, pipeline.WithObserver(board))
 	}
 	p := pipeline.New(opts...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -269,6 +283,18 @@ func runFanCase(t *rapid.T, c *fanSpec) {
 			}
 			if k.In != emitted {
 				t.Fatalf("stage %s took in %d, its upstreams emitted %d", st.Name(), k.In, emitted)
+			}
+		}
+	}
+	// The board saw every stage of every branch to its end.
+	if board != nil {
+		sum := board.Summary()
+		if len(sum) != len(p.Stages()) {
+			t.Fatalf("progress summary has %d stages, the pipeline %d", len(sum), len(p.Stages()))
+		}
+		for i, st := range p.Stages() {
+			if sum[i].Name != st.Name() || sum[i].Counts != st.Counts() || sum[i].Status == progress.Running {
+				t.Fatalf("progress summary of stage %d: %s %+v %v; meters: %s %+v", i, sum[i].Name, sum[i].Counts, sum[i].Status, st.Name(), st.Counts())
 			}
 		}
 	}
