@@ -232,9 +232,12 @@ func (f *fanoutOp[S, T]) unitsOf(it *Item[S, T]) int64 {
 // number of pipeline items in it.
 func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 	var n int64
+	plain := f.units == nil // one pipeline item each, no failure record
 	for i := range chunk {
 		if chunk[i].Err == nil {
 			n += f.unitsOf(&chunk[i])
+		} else {
+			plain = false
 		}
 	}
 	if f.r.stopping() {
@@ -253,6 +256,10 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 			continue
 		}
 		e, weigh := &f.ems[k], f.weigh[k]
+		if plain && weigh == nil && st.desc == nil {
+			putAll(e, chunk)
+			continue
+		}
 		var weight int64
 		var last *Item[S, T]
 		for i := range chunk {
@@ -274,6 +281,21 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 		}
 	}
 	return n
+}
+
+// putAll hands on every item of chunk, each one pipeline item with no
+// weight or description, copying runs of them into e's buffer at once.
+func putAll[S, T any](e *emitter[S, T], chunk []Item[S, T]) {
+	for len(chunk) > 0 {
+		take := min(max(e.want-len(e.buf), 1), len(chunk))
+		e.buf = append(e.buf, chunk[:take]...)
+		e.done += int64(take)
+		e.emitted += int64(take)
+		chunk = chunk[take:]
+		if len(e.buf) >= e.want || e.early && e.due() {
+			e.flush()
+		}
+	}
 }
 
 // partition routes each item of chunk to its output and returns the number
