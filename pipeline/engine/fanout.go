@@ -52,23 +52,19 @@ func Tee[S, T any](in *Stream[S, T], name string, n int) []*Stream[S, T] {
 	return fanout(in, sts, n, nil)
 }
 
-// Partition adds a stage that hands each item of in to one of n outputs:
+// partition adds a stage that hands each item of in to one of n outputs:
 // the one route returns for it, from 0 to n-1. One goroutine reads in and
 // routes the items, so the items of each output keep the order in which
 // they reached the stage. An item for which route panics or returns a
 // number out of range fails with its input. Failure records of items that
-// failed upstream go to output 0. The stage has one [Stage] record; the
-// stage that reads its outputs (usually one stage with n inputs, see
-// [Attach]) counts it as one upstream. It blocks while the output an item
-// goes to is full. It panics with a "pipeline:" message if in is nil or
-// already consumed, route is nil, the pipeline has run, or n is less than 1.
-func Partition[S, T any](in *Stream[S, T], name string, n int, route func(input S, v T) int) []*Stream[S, T] {
-	in.check("Partition")
-	if n < 1 {
-		panic(fmt.Sprintf("pipeline: Partition: %d outputs; a partition needs at least 1", n))
-	}
+// failed upstream go to output 0. The stage has one [Stage] record, whose
+// Emitted counts the items of every output: the outputs must be read by
+// one stage (see [AttachKeyed]), which counts it as one upstream. It blocks
+// while the output an item goes to is full.
+func partition[S, T any](in *Stream[S, T], name string, n int, route func(input S, v T) int) []*Stream[S, T] {
+	in.check("AttachKeyed")
 	if route == nil {
-		panic("pipeline: Partition: route function is nil")
+		panic("pipeline: AttachKeyed: route function is nil")
 	}
 	st := in.p.newStage(name, KindPartition, OneToOne, 1, -1, []*Stage{in.from})
 	return fanout(in, []*Stage{st}, n, route)
@@ -379,13 +375,16 @@ func (p *Pipeline) fanState() *fanInfo {
 
 // AttachKeyed adds a stage whose spec.Workers workers each read their own
 // share of in: route gives the worker (0 to spec.Workers-1) of every item,
-// a [Partition] stage hands the items on, and worker k reads only the
+// a partition stage hands the items on, and worker k reads only the
 // items routed to it, in the order they reached the partition, one at a
 // time (no item is shared with another worker). A stage with per-key state
 // (route hashes a key) is built on it. It returns the stage's output; the
 // partition is a stage of its own, named spec.Name followed by "/keys"
-// (spec.Name empty: "keys"). It panics as [Partition]
-// and [Attach] do.
+// (spec.Name empty: "keys"). An item for which route panics or
+// returns a number out of range fails there, with its input; failure
+// records of items that failed upstream pass through it. It panics with a
+// "pipeline:" message if route is nil, spec.Workers is less than 1, and as
+// [Attach] does.
 func AttachKeyed[S, I, O any](in *Stream[S, I], route func(input S, v I) int, spec Spec[S, I, S, O], op Operator[S, I, S, O]) *Stream[S, O] {
 	if spec.Workers < 1 {
 		panic(fmt.Sprintf("pipeline: stage %q: worker count %d is less than 1", spec.Name, spec.Workers))
@@ -394,7 +393,7 @@ func AttachKeyed[S, I, O any](in *Stream[S, I], route func(input S, v I) int, sp
 	if spec.Name != "" {
 		name = spec.Name + "/keys"
 	}
-	parts := Partition(in, name, spec.Workers, route)
+	parts := partition(in, name, spec.Workers, route)
 	out := Attach(parts, spec, op)
 	// One upstream, counted once: the partition emits each item to one of
 	// its outputs.
