@@ -15,12 +15,14 @@ type Pending[R any] struct {
 	done  bool
 }
 
-// Value returns what the sink returned (a map, a count, ...). Before [Run]
-// has returned it is the zero value.
+// Value returns what the sink returned (a map, a count, ...). Call it once
+// [Run] has returned (it is set by the sink's goroutine while Run runs);
+// before Run it is the zero value.
 func (p *Pending[R]) Value() R { return p.value }
 
 // Err returns the error the sink returned: nil, or the failures that
-// reached it, or the error that stopped the run (see [Run]).
+// reached it, or the error that stopped the run (see [Run]). Like Value,
+// it is for after Run.
 func (p *Pending[R]) Err() error { return p.err }
 
 // Done reports whether the sink has run.

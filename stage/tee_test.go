@@ -378,6 +378,11 @@ func TestTeeMisuse(t *testing.T) {
 		sink.Later(bs[1], sink.Slice)
 		mustPanic(t, "already consumed", func() { _ = sink.Run(context.Background(), p) })
 	})
+	t.Run("one branch run by a sink of its own", func(t *testing.T) {
+		p := pipeline.New()
+		bs := stage.Tee(stage.FromSlice(p, ints(3)), 2)
+		mustPanic(t, "give each sink to sink.Later and run them with sink.Run", func() { _, _ = sink.Count(context.Background(), bs[0]) })
+	})
 	t.Run("tee of a consumed stream", func(t *testing.T) {
 		p := pipeline.New()
 		src := stage.FromSlice(p, ints(3))

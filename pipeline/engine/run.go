@@ -161,6 +161,13 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 		if len(p.fan.later) > 0 {
 			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
 		}
+		if len(p.fan.branches) > 0 {
+			for _, si := range p.streams {
+				if !si.consumed() {
+					panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", si.from.name))
+				}
+			}
+		}
 		return p.execute(ctx, st, feeds, setup, consume)
 	}
 	if g.regs[g.cur] != nil {
