@@ -425,3 +425,41 @@ func TestTeeStoppedBranchesOfAnEndlessSourceEnd(t *testing.T) {
 	}
 	meterstest.Check(t, p)
 }
+
+// A tee of batches counts items, not batches, on every branch; a weight or
+// a description set on a branch's stream is that branch's.
+func TestTeeOfBatchesAndWeights(t *testing.T) {
+	for _, workers := range []int{1, 8} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			p := pipeline.New()
+			batches := stage.Batch(stage.Map(stage.FromSlice(p, ints(100)), id, stage.WithWorkers(workers)), 7, 0)
+			bs := stage.Tee(batches, 2, stage.WithName("tee"))
+			bs[0].Weigh(pipeline.Rows, func(vs []int) int64 { return int64(len(vs)) }).
+				Describe(func(in []int, _ []int) string { return fmt.Sprint(in[0]) })
+			a := sink.Later(stage.Unbatch(bs[0]), sink.ByInput)
+			b := sink.Later(stage.Unbatch(bs[1]), sink.Count)
+			if err := sink.Run(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Value()) != 100 || b.Value() != 100 {
+				t.Errorf("%d and %d results, want 100 and 100", len(a.Value()), b.Value())
+			}
+			var tee1, tee2 *pipeline.Stage
+			for _, st := range p.Stages() {
+				switch st.Name() {
+				case "tee/1":
+					tee1 = st
+				case "tee/2":
+					tee2 = st
+				}
+			}
+			if c := tee1.Counts(); c.In != 100 || c.Out != 100 || c.Weight != 100 || tee1.Unit() != pipeline.Rows || tee1.Description() == "" {
+				t.Errorf("tee/1: %+v unit %q description %q; want 100 items, 100 rows and a description", c, tee1.Unit(), tee1.Description())
+			}
+			if c := tee2.Counts(); c.In != 100 || c.Out != 100 || c.Weight != 0 || tee2.Description() != "" {
+				t.Errorf("tee/2: %+v, description %q; want 100 items and no weight", c, tee2.Description())
+			}
+			meterstest.Check(t, p)
+		})
+	}
+}
