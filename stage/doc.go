@@ -49,6 +49,14 @@
 // Under fail-fast the first failure in any branch stops every branch; a
 // branch whose sink stops early stops alone.
 //
+// # Streaming expansions and batches
+//
+// [FlatMapEmit] and [FlatMapSeq] are [FlatMap] for expansions too large for
+// a slice: outputs go on while the function runs, at the pace of the next
+// stage. [MapBatch] calls its function on batches of items (a bulk request)
+// while items stay items: each output keeps its own input, and a failed
+// batch fails each of its items.
+//
 // # Errors and panics
 //
 // A function's error or panic fails its item; what happens next is the

@@ -58,6 +58,7 @@ type Family struct {
 func Families(progress func() pipeline.Option) []Family {
 	fs := []Family{Tiny(), Chain(), LongChain(), IO(), CPU()}
 	fs = append(fs, Skew()...)
+	fs = append(fs, TransformFamilies()...)
 	return append(fs, HashTree(), Progress(progress))
 }
 

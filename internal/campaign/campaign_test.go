@@ -37,10 +37,10 @@ var (
 	partKinds   = sourceKinds[:len(sourceKinds)-1]
 	// stageKinds are the stages drawn one by one. "batch" stands for a
 	// group: stage.Batch, up to two maps over whole batches ("bmap",
-	// "orderedbmap"), then stage.Unbatch.
-	// "keyedmap" stands for stage.MapByKey: its routing stage ("keys", a
-	// pass-through) and its map.
-	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "keyedmap"}
+	// "orderedbmap"), then stage.Unbatch. "flatmap" is stage.FlatMap,
+	// FlatMapEmit or FlatMapSeq (stageSpec.stream). "keyedmap" stands for
+	// stage.MapByKey: its routing stage ("keys", a pass-through) and its map.
+	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch", "keyedmap"}
 	batchKinds  = []string{"bmap", "orderedbmap"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
@@ -130,13 +130,20 @@ type stageSpec struct {
 	// flatmap: an item becomes 1 to fan outputs; output j is
 	// v + add + j<<shift, distinct for every flat-map of the case.
 	fan, shift int
-	// batch: the batch size and the wait before a partial batch goes on.
+	// stream: the flat-map is stage.FlatMap (0), FlatMapEmit (1) or
+	// FlatMapSeq (2).
+	stream int
+	// batch, mapbatch: the batch size and the wait before a partial batch
+	// goes on.
 	size    int
 	maxWait time.Duration
 	// faulty maps over batches raise faults, keyed by the batch's first
 	// value: only where the model knows how items are batched (batches of
 	// one, or batches that only fill up, after an ordered chain from one
-	// source). On a batch, it says that the model knows that.
+	// source). On a batch, it says that the model knows that. A mapbatch
+	// raises faults, keyed by its batches' first values, where the model
+	// knows its batches: batches of one, or one worker filling only full
+	// batches in the model's order.
 	faulty bool
 }
 
@@ -239,7 +246,9 @@ func (c *spec) String() string {
 		}
 		switch s.kind {
 		case "flatmap":
-			fmt.Fprintf(&b, ",fan=%d,drop=%d%%", s.fan, s.dropPct)
+			fmt.Fprintf(&b, ",fan=%d,drop=%d%%,stream=%d", s.fan, s.dropPct, s.stream)
+		case "mapbatch":
+			fmt.Fprintf(&b, ",size=%d,wait=%v,faulty=%v", s.size, s.maxWait, s.faulty)
 		case "filter", "orderedfilter":
 			fmt.Fprintf(&b, ",drop=%d%%", s.dropPct)
 		case "batch":
@@ -382,6 +391,19 @@ func (c *spec) genStage(t *rapid.T, kind string) stageSpec {
 			}
 		}
 		s.shift = 34 + 3*flat // at most five: up to bit 48
+		s.stream = rapid.IntRange(0, 2).Draw(t, "stream")
+	}
+	if s.kind == "mapbatch" {
+		if rapid.Bool().Draw(t, "oneWorker") {
+			s.workers = 1
+		}
+		s.size = rapid.SampledFrom([]int{1, 3, 16, 64}).Draw(t, "batchSize")
+		s.maxWait = rapid.SampledFrom([]time.Duration{0, 0, 20 * time.Microsecond, time.Millisecond}).Draw(t, "maxWait")
+		inOrder := c.source != "merge"
+		for _, o := range c.stages {
+			inOrder = inOrder && o.ordered()
+		}
+		s.faulty = s.size == 1 || s.workers == 1 && s.maxWait == 0 && inOrder
 	}
 	return s
 }
@@ -646,6 +668,29 @@ func (c *spec) model() *model {
 				it.batch = -1
 				pass(it)
 			}
+		case "mapbatch":
+			for lo := 0; lo < len(items); lo += s.size {
+				batch := items[lo:min(lo+s.size, len(items))]
+				k.in += int64(len(batch))
+				v0 := batch[0].v
+				if s.faulty && c.blocks(pos, v0) {
+					for _, it := range batch {
+						end(it, leaf{blocked: pos})
+					}
+					continue
+				}
+				if f := c.faultAt(pos, v0, true); s.faulty && (f == fErr || f == fPanic) {
+					k.failed += int64(len(batch))
+					for _, it := range batch {
+						end(it, leaf{failed: pos, panic: f == fPanic, faultV: v0})
+					}
+					continue
+				}
+				for _, it := range batch {
+					it.v += s.add
+					pass(it)
+				}
+			}
 		}
 		items = next
 	}
@@ -903,7 +948,7 @@ func runCase(t *rapid.T, c *spec) {
 				}
 			}, o...)
 		case "flatmap":
-			s = stage.FlatMap(s, func(ctx context.Context, v int64) ([]int64, error) {
+			fn := func(ctx context.Context, v int64) ([]int64, error) {
 				if err := h.call(ctx, pos, v, true); err != nil {
 					return nil, err
 				}
@@ -911,6 +956,50 @@ func runCase(t *rapid.T, c *spec) {
 					return nil, nil
 				}
 				return c.expand(st, pos, v), nil
+			}
+			switch st.stream {
+			case 0:
+				s = stage.FlatMap(s, fn, o...)
+			case 1:
+				s = stage.FlatMapEmit(s, func(ctx context.Context, v int64, emit func(int64) bool) error {
+					outs, err := fn(ctx, v)
+					for _, out := range outs {
+						if !emit(out) {
+							return ctx.Err()
+						}
+					}
+					return err
+				}, o...)
+			default:
+				s = stage.FlatMapSeq(s, func(ctx context.Context, v int64) iter.Seq2[int64, error] {
+					return func(yield func(int64, error) bool) {
+						outs, err := fn(ctx, v)
+						if err != nil {
+							yield(0, err)
+							return
+						}
+						for _, out := range outs {
+							if !yield(out, nil) {
+								return
+							}
+						}
+					}
+				}, o...)
+			}
+		case "mapbatch":
+			s = stage.MapBatch(s, st.size, st.maxWait, func(ctx context.Context, vs []int64) ([]int64, error) {
+				if st.faulty {
+					if err := h.call(ctx, pos, vs[0], true); err != nil {
+						return nil, err
+					}
+				} else {
+					h.pace(pos, vs[0])
+				}
+				out := make([]int64, len(vs))
+				for j, v := range vs {
+					out[j] = v + st.add
+				}
+				return out, nil
 			}, o...)
 		case "batch":
 			bs = stage.Batch(s, st.size, st.maxWait, o...)

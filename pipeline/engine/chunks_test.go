@@ -67,8 +67,9 @@ func TestChunksAreReused(t *testing.T) {
 	// The stages and their goroutines, and a few dozen chunks per edge,
 	// whatever the number of items: four times the items must not come
 	// near four times the allocations (one chunk per hand-off would be
-	// thousands).
-	if allocs[1] > 1.5*allocs[0] || allocs[1] > 1000 {
+	// some 2,300 for 400k items; about 600 is usual, more on a loaded
+	// machine, where chunks are sized smaller).
+	if allocs[1] > 1.5*allocs[0] || allocs[1] > 1500 {
 		t.Errorf("allocations grow with the input: %.0f for 100k items, %.0f for 400k", allocs[0], allocs[1])
 	}
 }

@@ -149,6 +149,9 @@ const (
 	ioBound       = 1.03 // IO: flowbar's x-ideal ÷ the bare sleeps'
 	cpuBound      = 0.97 // CPU: flowbar's MB/s ÷ chan's
 	progressBound = 1.05 // Progress: on ÷ off
+	// FlatMap, Batch, Merge, MapBatch: flowbar ÷ the hand-written
+	// goroutines and channels.
+	transformBound = 1.20
 )
 
 // targets lists flowbar's targets for the families that were run and the
@@ -212,6 +215,12 @@ func targets(results []result) []target {
 			ts = append(ts, target{fmt.Sprintf("IO: flowbar x-ideal ÷ floor's (%.3f)", r.xIdeal(workloads.Floor)), r.pair(fb, workloads.Floor), "<=", ioBound})
 		case name == "CPU" && has(fb):
 			ts = append(ts, target{"CPU: flowbar MB/s ÷ chan's", r.pair(workloads.Chan, fb), ">=", cpuBound})
+		case slices.ContainsFunc(workloads.TransformFamilies(), func(f workloads.Family) bool { return f.Name == name }):
+			for _, impl := range r.f.Impls {
+				if workloads.IsFlowbar(impl) && has(workloads.Chan) {
+					ts = append(ts, target{fmt.Sprintf("%s: %s ÷ chan (ns/item)", name, impl), r.pair(impl, workloads.Chan), "<=", transformBound})
+				}
+			}
 		case name == "Progress" && has(workloads.ProgressOn):
 			ts = append(ts, target{"Progress: on ÷ off (ns/item)", r.ratio(workloads.ProgressOn), "<=", progressBound})
 		}
