@@ -14,9 +14,12 @@
 // A [Stream] of type Stream[S, T] carries values of type T, each still tied to
 // the pipeline input of type S it came from. That is what lets a sink key
 // results by input without a pass-through function. Each stream has exactly
-// one consumer; a stage may read several streams (stage.Merge) and emit
+// one consumer; a stage may read several streams (stage.Merge), emit
 // several outputs per input (stage.FlatMap) or one per several inputs
-// (stage.Batch, whose output's input type is []S).
+// (stage.Batch, whose output's input type is []S), and a stream can be
+// split into branches that each get every item (stage.Tee), each branch
+// run to its own sink: sink.Later registers each sink and sink.Run runs
+// them all in one run.
 //
 // # What runs where
 //

@@ -14,6 +14,23 @@
 // per result to an io.Writer, and [First] returns the first n results and
 // stops the run, without an error for stopping early.
 //
+// # Several sinks
+//
+// A pipeline with several sinks (the branches of stage.Tee, or chains
+// that are not joined) runs in one call: give each sink to [Later] (or a
+// function calling one, with its arguments, to [LaterFunc]), which only
+// registers it and returns a [Pending] for its result, then call [Run],
+// which runs every sink, each on a goroutine of its own, and returns when
+// all have returned and every goroutine of the run has exited. Under
+// fail-fast the first failure anywhere stops every branch and Run returns
+// it; under continue-on-error each sink's Pending holds the failures that
+// reached it and Run returns each failure once. A sink that stops early on
+// purpose (pipeline.ErrStop, a loop over [All] that breaks) stops only its
+// own branch; the other branches run to their end, and the run stops once
+// every sink has stopped or consumed its whole input. The single-sink calls
+// (ByInput(ctx, s), ...) work as before and are what Later runs; a
+// pipeline with sinks given to Later is run by Run only.
+//
 // # Errors
 //
 // Under the default fail-fast policy a sink returns the first error (a

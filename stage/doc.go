@@ -11,7 +11,10 @@
 // [Filter] and [OrderedFilter] keep some items, [OnDone] calls a function
 // with every item's input and outcome, [FlatMap] turns an item into zero or
 // more, [Batch] groups items into slices and [Unbatch] splits them again,
-// each item with its own input, and [Merge] joins several streams. Each is an operator of package
+// each item with its own input, and [Merge] joins several streams. [Tee]
+// hands every item to several branches, each run to its own sink, and
+// [MapByKey] sends the items of each key to one worker, in input order.
+// Each is an operator of package
 // pipeline/engine in a file of its own; a stage of your own is written the
 // same way.
 //
@@ -36,7 +39,20 @@
 // as_completed, so one slow item never holds back the fast ones. [OrderedMap]
 // and [OrderedFilter] keep the input order with a bounded reorder window
 // (option [WithWindow]). [Batch] keeps the order in which items arrive;
-// [Merge] keeps each input's own order.
+// [Merge] keeps each input's own order; [Tee] hands each branch the items
+// in the order they reached it; [MapByKey] keeps the order of each key's
+// items, as they reached it, through its function and on its output.
+//
+// # Several branches, several sinks
+//
+// [Tee] returns one stream per branch. Each branch runs to its own sink,
+// and one call runs them all: give each sink to sink.Later (or
+// sink.LaterFunc), then call sink.Run, which returns when every sink has
+// returned and every goroutine has exited, each sink's result in the
+// sink.Pending that Later returned. The tee blocks while any branch is
+// full, so the slowest branch sets the pace and memory stays bounded.
+// Under fail-fast the first failure in any branch stops every branch; a
+// branch whose sink stops early stops alone.
 //
 // # Streaming expansions and batches
 //

@@ -44,8 +44,9 @@ var (
 	// stageKinds are the stages drawn one by one. "batch" stands for a
 	// group: stage.Batch, up to two maps over whole batches ("bmap",
 	// "orderedbmap"), then stage.Unbatch. "flatmap" is stage.FlatMap,
-	// FlatMapEmit or FlatMapSeq (stageSpec.stream).
-	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch"}
+	// FlatMapEmit or FlatMapSeq (stageSpec.stream). "keyedmap" stands for
+	// stage.MapByKey: its routing stage ("keys", a pass-through) and its map.
+	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch", "keyedmap"}
 	batchKinds  = []string{"bmap", "orderedbmap"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all", "groupby", "countby", "first", "writelines"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
@@ -154,7 +155,7 @@ type stageSpec struct {
 
 func (s stageSpec) ordered() bool {
 	switch s.kind {
-	case "orderedmap", "orderedfilter", "ondone", "batch", "orderedbmap":
+	case "orderedmap", "orderedfilter", "ondone", "batch", "orderedbmap", "keys":
 		return true
 	}
 	return s.workers == 1
@@ -289,6 +290,9 @@ func genSpec(t *rapid.T) *spec {
 		if kind == "batch" {
 			c.genBatch(t)
 			continue
+		}
+		if kind == "keyedmap" {
+			c.stages = append(c.stages, stageSpec{kind: "keys", workers: 1})
 		}
 		c.stages = append(c.stages, c.genStage(t, kind))
 	}
@@ -612,7 +616,12 @@ func (c *spec) model() *model {
 			next = append(next, it)
 		}
 		switch s.kind {
-		case "map", "orderedmap":
+		case "keys": // MapByKey's routing: every item on, no user function
+			for _, it := range items {
+				k.in++
+				pass(it)
+			}
+		case "map", "orderedmap", "keyedmap":
 			for _, it := range items {
 				k.in++
 				if !fails(k, it, pos, it.v, true, true) {
@@ -955,6 +964,9 @@ func runCase(t *rapid.T, c *spec) {
 	var bs *pipeline.Stream[[]int64, []int64]
 	for i, st := range c.stages {
 		pos := i + 1
+		if st.kind == "keys" {
+			continue // built with the keyed map after it
+		}
 		o := []stage.Option{stage.WithName(fmt.Sprintf("%s%d", st.kind, pos))}
 		if st.kind != "ondone" && st.kind != "batch" {
 			o = append(o, stage.WithWorkers(st.workers))
@@ -963,7 +975,7 @@ func runCase(t *rapid.T, c *spec) {
 			o = append(o, stage.WithWindow(st.window))
 		}
 		switch st.kind {
-		case "map", "orderedmap":
+		case "map", "orderedmap", "keyedmap":
 			add := st.add
 			fn := func(ctx context.Context, v int64) (int64, error) {
 				if err := h.call(ctx, pos, v, true); err != nil {
@@ -971,10 +983,13 @@ func runCase(t *rapid.T, c *spec) {
 				}
 				return v + add, nil
 			}
-			if st.kind == "map" {
+			switch st.kind {
+			case "map":
 				s = stage.Map(s, fn, o...)
-			} else {
+			case "orderedmap":
 				s = stage.OrderedMap(s, fn, o...)
+			default:
+				s = stage.MapByKey(s, func(v int64) int64 { return v % 5 }, fn, o...)
 			}
 		case "filter", "orderedfilter":
 			pct := st.dropPct

@@ -136,7 +136,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	}
 	// The consumer is ready before any worker starts: a direct feed may
 	// call it from the first result on.
-	err := p.execute(ctx, st, feeds, func(r *run) { k.r = r }, consume)
+	err := p.runSink(ctx, st, feeds, func(r *run) { k.r = r }, consume)
 	if err != nil && errors.Is(err, ErrStopped) {
 		err = nil
 	}
@@ -155,6 +155,7 @@ type sink[S, T any] struct {
 	own                        int64
 	pos                        int
 	in, out, failed, cancelled int64
+	stopped                    bool // stopped early under Run: its branch only (run.go)
 }
 
 func (k *sink[S, T]) units(it *Item[S, T]) int64 {
@@ -258,7 +259,7 @@ func (k *sink[S, T]) items(chunk []Item[S, T], from int) int {
 		}
 		u := k.units(it)
 		k.in += u
-		if k.r.stopping() {
+		if k.r.stopping() || k.stopped {
 			k.cancelled += u
 			continue
 		}
@@ -267,7 +268,7 @@ func (k *sink[S, T]) items(chunk []Item[S, T], from int) int {
 			k.out += u
 		case errors.Is(err, ErrStop):
 			k.out += u
-			k.r.stop()
+			k.stop()
 		default:
 			k.fail(it, err)
 		}
@@ -327,7 +328,7 @@ func (k *sink[S, T]) fail(it *Item[S, T], err error) {
 
 // failedUpstream handles a failure record: it goes to c.Failed or is kept.
 func (k *sink[S, T]) failedUpstream(err error) {
-	if k.r.stopping() && k.r.p.cfg.ContinueOnError && k.r.stoppedOnPurpose() {
+	if k.stopped || k.r.stopping() && k.r.p.cfg.ContinueOnError && k.r.stoppedOnPurpose() {
 		return // the consumer stopped: what still arrives is not wanted
 	}
 	ie, ok := err.(*ItemError[S])
@@ -342,7 +343,7 @@ func (k *sink[S, T]) failedUpstream(err error) {
 	}
 	if k.c.Failed != nil {
 		if e := k.c.Failed(ie); errors.Is(e, ErrStop) {
-			k.r.stop()
+			k.stop()
 		}
 		return
 	}

@@ -27,6 +27,15 @@
 //	out := engine.Attach([]*pipeline.Stream[S, int]{in},
 //		engine.Spec[S, int, S, int]{Name: "double", Kind: engine.KindMap, Workers: 4}, double[S]{})
 //
+// # Several consumers, several sinks
+//
+// A stream has one consumer. [Tee] gives a stream several: a stage that
+// hands every item to each of its outputs, one record per output, the
+// slowest consumer setting the pace. [AttachKeyed] routes each item to one
+// worker of a stage (per-key state), in order. A pipeline with several
+// sinks registers each with [Later] and runs them together with [Run];
+// [Consume] runs a pipeline's only sink.
+//
 // # What the engine does for an operator
 //
 // Chunking: items are taken from the input and handed on in chunks sized

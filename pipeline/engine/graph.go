@@ -63,6 +63,7 @@ type Pipeline struct {
 	starts  []func(*run)
 	streams []streamInfo
 	names   map[string]int
+	fan     fanInfo // tees and the sinks run by Run (fanout.go, run.go)
 	state   int
 	mu      sync.Mutex // guards state
 }
