@@ -13,27 +13,8 @@ import (
 	"github.com/flowbar/flowbar/pipeline/engine"
 )
 
-// The options that wrap a stage's function: [Map], [OrderedMap],
-// [FilterErr], [OrderedFilterErr], [MapWith] and [OrderedMapWith] take them.
-//
-// They are options of those stages rather than stages of their own because
-// they change how one call of the stage's function is made, not which items
-// flow: a retried item still ends once, on the stage's own bar (which shows
-// "N retried"), and a rate limit or a timeout applies to the calls of that
-// function and to nothing else.
-//
-// How they combine, for each item:
-//
-//	for each attempt (1 without WithRetry, up to n with WithRetry(n, ...)):
-//		wait for a token of the rate limit (WithRate)
-//		call the function with a context whose deadline is WithTimeout's limit
-//		success, an error that is not retryable, or the last attempt: done
-//		otherwise count a retry and wait the backoff (WithBackoff)
-//
-// So the timeout is per attempt, every attempt takes a token of the rate
-// limit, and the backoff wait takes none. Every wait (a token, a backoff)
-// ends at once when the run is cancelled: the item is then counted as
-// cancelled, not failed.
+// resilientOpts are the options that wrap each call of a stage's function
+// (see the package documentation for how they combine).
 const resilientOpts = optRetry | optBackoff | optTimeout | optRate
 
 // resilience is what the options WithRetry, WithBackoff, WithTimeout and

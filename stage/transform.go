@@ -76,7 +76,7 @@ func funcName(fn any) string {
 // caller's context ends or when the sink stops early. The stage is named
 // after fn when fn is a named function. Options: WithName, WithWorkers,
 // WithUnit, and WithRetry, WithBackoff, WithTimeout and WithRate, which wrap
-// each call of fn (see [WithRetry] for how they combine); the returned
+// each call of fn (the package documentation says how they combine); the returned
 // stream's Weigh and Describe methods give a weight and a description per
 // result. It panics if fn is nil or in already has a consumer.
 func Map[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
