@@ -144,7 +144,7 @@ type TimeoutError struct {
 
 // Error says "timed out after" the limit, then the function's error.
 func (e *TimeoutError) Error() string {
-	if e.Err == nil || e.Err == context.DeadlineExceeded {
+	if e.Err == nil || e.Err == context.DeadlineExceeded || e.Err == errTimedOut {
 		return fmt.Sprintf("timed out after %v", e.Limit)
 	}
 	return fmt.Sprintf("timed out after %v: %v", e.Limit, e.Err)
@@ -158,8 +158,10 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // errTimedOut is the cause of a call's context whose WithTimeout deadline
-// passed.
-var errTimedOut = errors.New("stage: the call's time limit passed")
+// passed: a context.DeadlineExceeded that reads the same (a function that
+// returns its context's cause, as net/http does, says "context deadline
+// exceeded"), distinct from a deadline of the run's.
+var errTimedOut = fmt.Errorf("%w", context.DeadlineExceeded)
 
 // build checks the options for the constructor what and makes the rate
 // limiter. It panics on WithBackoff without WithRetry.
