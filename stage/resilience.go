@@ -42,8 +42,11 @@ type resilience struct {
 // reason it stopped: errors.As finds the count. A panic is never retried:
 // it fails the item at once, as without the option. Errors wrapped with
 // backoff.Permanent (github.com/cenkalti/backoff/v5) are never retried, and
-// neither is any error once the run is cancelled. The default is one
-// attempt and no RetryError. It panics if attempts is less than 1.
+// neither is any error once the run is cancelled. An item that succeeds at
+// once costs a few nanoseconds more than without the option. How retries
+// combine with [WithTimeout] and [WithRate] is in the package
+// documentation. The default is one attempt and no RetryError. It panics if
+// attempts is less than 1.
 func WithRetry(attempts int, retryable func(err error) bool) Option {
 	if attempts < 1 {
 		panic(fmt.Sprintf("stage: WithRetry: %d attempts is less than 1", attempts))
@@ -76,7 +79,9 @@ func WithBackoff(initial, max time.Duration) Option {
 // fails with a [*TimeoutError] ("timed out after 2s: ..."), for which
 // errors.Is(err, context.DeadlineExceeded) holds, and which the item's
 // error names with its input. Go cannot stop a function: one that ignores
-// its context runs on, and one that returns a value late keeps it. The
+// its context runs on, and one that returns a value late keeps it. A
+// deadline costs a context and a timer per call, about half a microsecond:
+// nothing beside a request, much beside a function of nanoseconds. The
 // default is no deadline but the run's. It panics if limit is not positive.
 func WithTimeout(limit time.Duration) Option {
 	if limit <= 0 {
@@ -89,7 +94,9 @@ func WithTimeout(limit time.Duration) Option {
 // average, all workers together, with bursts of up to burst calls (a token
 // bucket from golang.org/x/time/rate). A worker waits for its token before
 // each call, and each attempt of [WithRetry] is a call; the wait ends at
-// once when the run is cancelled. The default is no limit. It panics if
+// once when the run is cancelled. The limiter is shared, so each call costs
+// a lock (a few hundred nanoseconds when the workers contend). The default
+// is no limit. It panics if
 // perSecond is not positive (or is infinite or NaN) or burst is less than 1.
 func WithRate(perSecond float64, burst int) Option {
 	if !(perSecond > 0) || math.IsInf(perSecond, 1) {
@@ -206,21 +213,39 @@ func guard[In, Out any](r *resilience, fn func(context.Context, In) (Out, error)
 	if retryable == nil {
 		retryable = DefaultRetryable
 	}
+	// permanent marks err for backoff.Retry when it is not to be retried.
+	permanent := func(err error) error {
+		var pe *backoff.PermanentError
+		if !errors.As(err, &pe) && !retryable(err) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}
 	return func(ctx context.Context, v In) (Out, error) {
-		n := 0
+		// The first attempt runs before any of backoff's machinery, which
+		// an item that succeeds at once then does not pay for.
+		out, err := once(ctx, v)
+		if err == nil {
+			return out, nil
+		}
+		if r.attempts == 1 {
+			return out, &RetryError{Attempts: 1, Err: err}
+		}
+		n := 1
+		first := true
 		op := func() (Out, error) {
+			if first { // the first attempt's outcome, known already
+				first = false
+				return out, permanent(err)
+			}
 			n++
 			out, err := once(ctx, v)
 			if err == nil || n == r.attempts {
 				return out, err
 			}
-			var pe *backoff.PermanentError
-			if !errors.As(err, &pe) && !retryable(err) {
-				return out, backoff.Permanent(err)
-			}
-			return out, err
+			return out, permanent(err)
 		}
-		out, err := backoff.Retry(ctx, op,
+		out, err = backoff.Retry(ctx, op,
 			backoff.WithBackOff(r.newBackOff()),
 			backoff.WithMaxTries(uint(r.attempts)),
 			backoff.WithMaxElapsedTime(0),
