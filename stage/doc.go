@@ -69,6 +69,23 @@
 // continue-on-error passes the failure on to the sink. The functions receive
 // the run's context and should return when it is cancelled.
 //
+// # Per-worker values, fallible filters, retries, rate limits and timeouts
+//
+// [MapWith] and [OrderedMapWith] give each worker a value of its own (a
+// connection, a hasher), made once by a setup function and closed when the
+// stage ends; [FilterErr] and [OrderedFilterErr] filter with a predicate
+// that takes the context and may fail. These and [Map] and [OrderedMap]
+// take options that wrap each call of their function: [WithRetry] (with
+// [WithBackoff]), [WithRate] and [WithTimeout]. They are options rather
+// than stages because they change how a call is made, not which items
+// flow: a retried item still ends once, on the stage's own bar, which shows
+// "N retried". For each item, each attempt first waits for a token of the
+// rate limit, then calls the function with the timeout's deadline; an
+// attempt that fails with a retryable error, while attempts remain, counts
+// a retry and waits the backoff. So the timeout is per attempt, every
+// attempt takes a token, and the backoff takes none. Every wait ends at
+// once when the run is cancelled, the item then counted as cancelled.
+//
 // # Options and misuse
 //
 // Options are checked when the stage is built. A nil function, a worker count

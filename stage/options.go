@@ -19,9 +19,13 @@ const (
 	optWorkers
 	optWindow
 	optUnit
+	optRetry
+	optBackoff
+	optTimeout
+	optRate
 )
 
-var optNames = []string{"WithName", "WithWorkers", "WithWindow", "WithUnit"}
+var optNames = []string{"WithName", "WithWorkers", "WithWindow", "WithUnit", "WithRetry", "WithBackoff", "WithTimeout", "WithRate"}
 
 type config struct {
 	set     int // the options given
@@ -29,6 +33,7 @@ type config struct {
 	workers int
 	window  int
 	unit    pipeline.Unit
+	res     resilience // WithRetry, WithBackoff, WithTimeout, WithRate
 }
 
 // newConfig applies opts for the constructor what, which takes the options

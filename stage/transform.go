@@ -75,9 +75,10 @@ func funcName(fn any) string {
 // cancelled on the first error (under fail-fast), on a panic, when the
 // caller's context ends or when the sink stops early. The stage is named
 // after fn when fn is a named function. Options: WithName, WithWorkers,
-// WithUnit; the returned stream's Weigh and Describe methods give a weight
-// and a description per result. It panics if fn is nil or in already has a
-// consumer.
+// WithUnit, and WithRetry, WithBackoff, WithTimeout and WithRate, which wrap
+// each call of fn (the package documentation says how they combine); the returned
+// stream's Weigh and Describe methods give a weight and a description per
+// result. It panics if fn is nil or in already has a consumer.
 func Map[S, In, Out any](in *pipeline.Stream[S, In], fn func(ctx context.Context, v In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
 	return mapStage("Map", in, fn, false, opts)
 }
@@ -94,8 +95,9 @@ func mapStage[S, In, Out any](what string, in *pipeline.Stream[S, In], fn func(c
 	if fn == nil {
 		panic("stage: " + what + ": function is nil")
 	}
-	c := newConfig(what, allowed(ordered), opts)
-	return engine.Attach([]*pipeline.Stream[S, In]{in}, spec[S, In, Out](c, fn, engine.KindMap, engine.OneToOne, ordered), mapOp[S, In, Out]{fn})
+	c := newConfig(what, allowed(ordered)|resilientOpts, opts)
+	c.res.build(what, c.set)
+	return engine.Attach([]*pipeline.Stream[S, In]{in}, spec[S, In, Out](c, fn, engine.KindMap, engine.OneToOne, ordered), mapOp[S, In, Out]{guard(&c.res, fn)})
 }
 
 type mapOp[S, In, Out any] struct {

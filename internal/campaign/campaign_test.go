@@ -46,7 +46,10 @@ var (
 	// "orderedbmap"), then stage.Unbatch. "flatmap" is stage.FlatMap,
 	// FlatMapEmit or FlatMapSeq (stageSpec.stream). "keyedmap" stands for
 	// stage.MapByKey: its routing stage ("keys", a pass-through) and its map.
-	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch", "keyedmap"}
+	// "filtererr" is stage.FilterErr, "mapwith" stage.MapWith and
+	// "retrymap" a stage.Map with WithRetry, WithTimeout and WithRate whose
+	// calls fail transiently (retried) before their fault.
+	stageKinds  = []string{"map", "orderedmap", "filter", "orderedfilter", "ondone", "flatmap", "batch", "mapbatch", "keyedmap", "filtererr", "mapwith", "retrymap"}
 	batchKinds  = []string{"bmap", "orderedbmap"}
 	sinkKinds   = []string{"byinput", "bykey", "slice", "foreach", "reduce", "count", "all", "groupby", "countby", "first", "writelines"}
 	cancelKinds = []string{"none", "none", "timer", "item", "before"}
@@ -255,7 +258,7 @@ func (c *spec) String() string {
 			fmt.Fprintf(&b, ",fan=%d,drop=%d%%,stream=%d", s.fan, s.dropPct, s.stream)
 		case "mapbatch":
 			fmt.Fprintf(&b, ",size=%d,wait=%v,faulty=%v", s.size, s.maxWait, s.faulty)
-		case "filter", "orderedfilter":
+		case "filter", "orderedfilter", "filtererr":
 			fmt.Fprintf(&b, ",drop=%d%%", s.dropPct)
 		case "batch":
 			fmt.Fprintf(&b, ",size=%d,wait=%v,known=%v", s.size, s.maxWait, s.faulty)
@@ -385,7 +388,7 @@ func (c *spec) genStage(t *rapid.T, kind string) stageSpec {
 		s.window = rapid.IntRange(1, 4).Draw(t, "window")
 	}
 	s.weighted = rapid.IntRange(0, 3).Draw(t, "weighted") == 0
-	if strings.HasSuffix(s.kind, "filter") || s.kind == "flatmap" {
+	if strings.HasSuffix(s.kind, "filter") || s.kind == "flatmap" || s.kind == "filtererr" {
 		s.dropPct = rapid.IntRange(0, 60).Draw(t, "dropPct")
 	}
 	if s.kind == "flatmap" {
@@ -621,7 +624,7 @@ func (c *spec) model() *model {
 				k.in++
 				pass(it)
 			}
-		case "map", "orderedmap", "keyedmap":
+		case "map", "orderedmap", "keyedmap", "mapwith", "retrymap":
 			for _, it := range items {
 				k.in++
 				if !fails(k, it, pos, it.v, true, true) {
@@ -629,11 +632,11 @@ func (c *spec) model() *model {
 					pass(it)
 				}
 			}
-		case "filter", "orderedfilter", "ondone":
+		case "filter", "orderedfilter", "ondone", "filtererr":
 			for _, it := range items {
 				k.in++
 				switch {
-				case fails(k, it, pos, it.v, false, false):
+				case fails(k, it, pos, it.v, s.kind == "filtererr", s.kind == "filtererr"):
 				case s.kind != "ondone" && !c.keep(pos, it.v, s.dropPct):
 					k.dropped++
 					end(it, leaf{dropped: pos})
@@ -759,13 +762,55 @@ type harness struct {
 
 	mu     sync.Mutex
 	raised map[[2]int64]fault // (pos, value) -> fault raised during the run
+
+	// values and closed count the worker values MapWith stages made and
+	// closed.
+	values, closed atomic.Int64
+}
+
+// errTransient is the error of a retrymap's attempts before the last.
+var errTransient = errors.New("injected transient error")
+
+// workerValue is a MapWith worker's value: it fails a call if it is used
+// by two goroutines at once or after Close, and counts Close.
+type workerValue struct {
+	h      *harness
+	busy   atomic.Bool
+	closed atomic.Bool
+}
+
+func (h *harness) setup(context.Context) (*workerValue, error) {
+	h.values.Add(1)
+	return &workerValue{h: h}, nil
+}
+
+// use checks that the value is the caller's alone and still open, and
+// holds it until release is called.
+func (w *workerValue) use() (release func(), err error) {
+	if !w.busy.CompareAndSwap(false, true) {
+		return nil, errors.New("a worker value used by two goroutines at once")
+	}
+	if w.closed.Load() {
+		return nil, errors.New("a worker value used after Close")
+	}
+	return func() { w.busy.Store(false) }, nil
+}
+
+func (w *workerValue) Close() error {
+	if w.closed.Swap(true) {
+		return errors.New("a worker value closed twice")
+	}
+	w.h.closed.Add(1)
+	return nil
 }
 
 // call is the prologue of every user function: it counts calls (and cancels
 // at the chosen call), keeps a context the functions received, and raises
 // the item's fault.
 func (h *harness) call(ctx context.Context, pos int, v int64, canFail bool) error {
-	if h.ctx.Load() == nil {
+	// The run's context has no deadline; a retrymap's calls get one of
+	// their own (WithTimeout), cancelled when the call returns.
+	if _, own := ctx.Deadline(); !own && h.ctx.Load() == nil {
 		h.ctx.CompareAndSwap(nil, &ctx)
 	}
 	if h.c.blocks(pos, v) {
@@ -1009,6 +1054,46 @@ func runCase(t *rapid.T, c *spec) {
 				} else if int(c.hash(4, pos, input)%1000) < c.failedPM {
 					panic(failedPanic{pos, input})
 				}
+			}, o...)
+		case "filtererr":
+			pct := st.dropPct
+			s = stage.FilterErr(s, func(ctx context.Context, v int64) (bool, error) {
+				if err := h.call(ctx, pos, v, true); err != nil {
+					return false, err
+				}
+				return c.keep(pos, v, pct), nil
+			}, o...)
+		case "mapwith":
+			add := st.add
+			s = stage.MapWith(s, h.setup, func(ctx context.Context, w *workerValue, v int64) (int64, error) {
+				release, err := w.use()
+				if err != nil {
+					return 0, err
+				}
+				defer release()
+				if err := h.call(ctx, pos, v, true); err != nil {
+					return 0, err
+				}
+				return v + add, nil
+			}, o...)
+		case "retrymap":
+			add := st.add
+			var mu sync.Mutex
+			tried := map[int64]int{}
+			o = append(o, stage.WithRetry(3, func(err error) bool { return errors.Is(err, errTransient) }),
+				stage.WithBackoff(time.Microsecond, 10*time.Microsecond), stage.WithTimeout(time.Hour), stage.WithRate(1e6, 1000))
+			s = stage.Map(s, func(ctx context.Context, v int64) (int64, error) {
+				mu.Lock()
+				tried[v]++
+				n := tried[v]
+				mu.Unlock()
+				if n <= int(c.hash(7, pos, v)%3) { // up to two transient failures first
+					return 0, errTransient
+				}
+				if err := h.call(ctx, pos, v, true); err != nil {
+					return 0, err
+				}
+				return v + add, nil
 			}, o...)
 		case "flatmap":
 			fn := func(ctx context.Context, v int64) ([]int64, error) {
@@ -1257,6 +1342,9 @@ func runCase(t *rapid.T, c *spec) {
 	}
 	if err := goleak.Find(ignore); err != nil {
 		t.Fatalf("goroutines left behind: %v", err)
+	}
+	if made, closed := h.values.Load(), h.closed.Load(); made != closed {
+		t.Fatalf("MapWith made %d worker values and closed %d", made, closed)
 	}
 	check(t, c, h, p, res, parent)
 	for i, bufch := range bufchs {

@@ -120,7 +120,7 @@ func TestMisuse(t *testing.T) {
 		{"WithWorkers on a source", func() { stage.FromSlice(pipeline.New(), xs, stage.WithWorkers(2)) },
 			"stage: FromSlice does not take WithWorkers (it takes WithName, WithUnit)"},
 		{"WithWindow on an unordered map", func() { stage.Map(stage.FromSlice(pipeline.New(), xs), ident, stage.WithWindow(2)) },
-			"stage: Map does not take WithWindow (it takes WithName, WithWorkers, WithUnit)"},
+			"stage: Map does not take WithWindow (it takes WithName, WithWorkers, WithUnit, WithRetry, WithBackoff, WithTimeout, WithRate)"},
 		{"WithWorkers on OnDone", func() {
 			stage.OnDone(stage.FromSlice(pipeline.New(), xs), func(int, int, error) {}, stage.WithWorkers(8))
 		}, "stage: OnDone does not take WithWorkers (it takes WithName)"},
