@@ -597,3 +597,34 @@ func TestFailFastStopsDownstream(t *testing.T) {
 		}
 	})
 }
+
+// A stage that went through all its items, some of which failed (under
+// continue-on-error), reads 100% at the end, not 99%: the percentage is
+// held below 100 only while the stage runs.
+func TestFailedStageThatFinishedReads100(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &frames{}
+		board := New(WithOutput(out), WithTerminal(true), WithWidth(100))
+		p := pipeline.New(pipeline.WithObserver(board), pipeline.WithContinueOnError())
+		m := stage.Map(stage.FromSlice(p, []int{1, 2, 3, 4}), func(_ context.Context, x int) (int, error) {
+			time.Sleep(time.Second)
+			if x%2 == 0 {
+				return 0, errors.New("even")
+			}
+			return x, nil
+		}, stage.WithName("work"), stage.WithWorkers(1))
+		if _, err := sink.Slice(context.Background(), m); err == nil {
+			t.Fatal("no error from a run with failures")
+		}
+		synctest.Wait()
+		last := ""
+		for _, l := range strings.Split(out.last(), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "work ") {
+				last = l
+			}
+		}
+		if !strings.Contains(last, " 100% ") || !strings.Contains(last, "2 failed") {
+			t.Errorf("last frame of the stage = %q, want 100%% and 2 failed", last)
+		}
+	})
+}

@@ -331,8 +331,8 @@ func (t *tracker) sample(now time.Time, final bool, err error, upstream Status, 
 	v.counts, v.short = t.formatCounts(c, total, kind, byItems)
 	if ok {
 		pct := int64(f * 100)
-		if t.status != Done {
-			pct = min(pct, 99) // 100% only once the stage is done
+		if t.status == Running {
+			pct = min(pct, 99) // 100% only once the stage has ended
 		}
 		if est {
 			v.percent = fmt.Sprintf("~%d%%", pct)
