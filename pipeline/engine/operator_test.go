@@ -227,3 +227,25 @@ func TestAddRetries(t *testing.T) {
 		t.Fatalf("the source's Retries = %d, want 0", got)
 	}
 }
+
+// An item that failed upstream and only passes through a stage is not one
+// of that stage's slowest items: the stage did no work on it.
+func TestFailuresPassingByAreNotSlowest(t *testing.T) {
+	p := pipeline.New(pipeline.WithContinueOnError(), pipeline.WithChunkSize(1))
+	check := stage.Map(stage.FromSlice(p, []string{"ok1", "bad", "ok2"}), func(_ context.Context, s string) (string, error) {
+		if s == "bad" {
+			return "", errors.New("unreadable")
+		}
+		return s, nil
+	}, stage.WithName("check"), stage.WithWorkers(1))
+	hash := stage.Map(check, func(_ context.Context, s string) (int, error) { return len(s), nil },
+		stage.WithName("hash"), stage.WithWorkers(1))
+	if _, err := sink.Slice(context.Background(), hash); err == nil {
+		t.Fatal("no error")
+	}
+	for _, s := range p.Stages()[2].Slowest() {
+		if s.Input == "bad" {
+			t.Errorf("hash's slowest items %v hold the failure that passed by", p.Stages()[2].Slowest())
+		}
+	}
+}

@@ -257,7 +257,7 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 		if w.n == 1 && !w.timed {
 			if it := w.last; it != nil {
 				w.recordSlow(el, it)
-			} else if c.pos == 1 {
+			} else if c.pos == 1 && c.items[0].Err == nil { // not a failure passing by
 				w.recordSlow(el, &c.items[0])
 			}
 		}
