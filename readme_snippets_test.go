@@ -86,11 +86,11 @@ func summaries() {
 }
 
 // The functions above are compiled, not run.
-var _ = []any{chain, printing, ctrlC, summaries, shapes}
+var _ = []any{chain, printing, ctrlC, summaries, shapes, severalSinks, resilient, files}
 
 type User struct{ ID int }
 
-func shapes(ctx context.Context, p *pipeline.Pipeline, ids []int, insert func(context.Context, []User) ([]int64, error)) {
+func shapes(ctx context.Context, p *pipeline.Pipeline, ids []int, insertMany func(context.Context, []User) ([]int64, error)) {
 	// README:begin
 	a := stage.FromSlice(p, ids[:len(ids)/2])
 	b := stage.FromSlice(p, ids[len(ids)/2:])
@@ -98,11 +98,44 @@ func shapes(ctx context.Context, p *pipeline.Pipeline, ids []int, insert func(co
 	users := stage.FlatMap(all, func(ctx context.Context, id int) ([]User, error) {
 		return []User{{ID: id}}, nil // zero or more outputs, each keeps its input
 	})
-	batches := stage.Batch(users, 100, 50*time.Millisecond) // Stream[[]int, []User]: at most 100, or 50ms
-	rows := stage.Map(batches, insert)                      // one call per batch: Stream[[]int, []int64]
-	byID, err := sink.ByInput(ctx, stage.Unbatch(rows))     // items again: map[int]int64
+	rows := stage.MapBatch(users, 100, 50*time.Millisecond, insertMany) // one call per 100 users (or 50ms)
+	byID, err := sink.ByInput(ctx, rows)                                // still keyed by input: map[int]int64
 	// README:end
 	_, _ = byID, err
+}
+
+func severalSinks(ctx context.Context, p *pipeline.Pipeline, files *pipeline.Stream[stage.File, stage.File], hash func(context.Context, stage.File) (string, error)) {
+	// README:begin
+	b := stage.Tee(files, 2) // every file to both branches
+	sums := sink.Later(stage.Map(b[0], hash), sink.ByInput)
+	bytes := sink.LaterFunc(b[1], func(ctx context.Context, s *pipeline.Stream[stage.File, stage.File]) (int64, error) {
+		return sink.Reduce(ctx, s, 0, func(n int64, f stage.File) int64 { return n + f.Size })
+	})
+	err := sink.Run(ctx, p) // one run, both sinks; returns when every goroutine has exited
+	fmt.Println(len(sums.Value()), bytes.Value(), err)
+	// README:end
+}
+
+func resilient(ctx context.Context, p *pipeline.Pipeline, urls []string, fetch func(context.Context, string) ([]byte, error)) {
+	// README:begin
+	bodies := stage.Map(stage.FromSlice(p, urls), fetch,
+		stage.WithWorkers(16),
+		stage.WithRate(50, 10),                                 // 50 calls a second, bursts of 10, all workers together
+		stage.WithTimeout(2*time.Second),                       // each attempt's context has a deadline
+		stage.WithRetry(4, nil),                                // up to 4 attempts; the bar shows "N retried"
+		stage.WithBackoff(100*time.Millisecond, 5*time.Second)) // exponential, with jitter
+	got, err := sink.ByInput(ctx, bodies)
+	// README:end
+	_, _ = got, err
+}
+
+func files(ctx context.Context, p *pipeline.Pipeline, hash func(context.Context, stage.File) (string, error)) {
+	// README:begin
+	files := stage.Walk(p, "data")                       // regular files, weighed by size: the bar's byte total is exact
+	sums := stage.Map(files, hash, stage.WithWorkers(4)) // e.g. sha256 of each file
+	bySum, err := sink.GroupBy(ctx, sums, func(f stage.File, sum string) string { return sum })
+	// README:end
+	_, _ = bySum, err
 }
 
 // README:begin
