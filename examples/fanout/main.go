@@ -10,8 +10,9 @@
 //
 // It prints the bytes by extension, then one SHA-256 over every file's
 // path and sum (a fingerprint of both trees), through the board so that
-// the lines land above the bars on a terminal. An unreadable entry is
-// reported with its path and the run goes on (exit status 1); Ctrl-C stops
+// the lines land above the bars on a terminal. The walks are stage.Walk:
+// files weighed by size, unreadable entries failing as items named by their
+// path. Such an entry is reported and the run goes on (exit status 1); Ctrl-C stops
 // the run promptly (bars "stopped", exit status 130).
 package main
 
@@ -20,15 +21,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/progress"
@@ -36,13 +36,13 @@ import (
 	"github.com/flowbar/flowbar/stage"
 )
 
-type file struct {
-	path string
-	size int64
-}
-
 func main() {
-	dirs := os.Args[1:]
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: fanout [DIR1 DIR2 ...]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	dirs := flag.Args()
 	if len(dirs) == 0 {
 		dirs = []string{"pipeline", "stage"}
 		if _, err := os.Stat("pipeline"); err != nil {
@@ -67,7 +67,7 @@ type report struct {
 // run walks dirs, hashes and counts, prints the report to out and problems
 // to logw, and returns the exit status.
 func run(ctx context.Context, dirs []string, board *progress.Board, out, logw io.Writer) int {
-	rep, problems, err := fanout(ctx, dirs, board, logw)
+	rep, err := fanout(ctx, dirs, board)
 	if ctx.Err() != nil {
 		fmt.Fprintf(logw, "fanout: interrupted: %d files hashed\n", rep.files)
 		return 130
@@ -78,55 +78,41 @@ func run(ctx context.Context, dirs []string, board *progress.Board, out, logw io
 		fmt.Fprintf(out, "%-8s %10d bytes\n", cmp.Or(ext, "(none)"), rep.byExt[ext])
 	}
 	fmt.Fprintf(out, "%d files, fingerprint %s\n", rep.files, rep.fingerprint)
-	for _, ie := range pipeline.ItemErrors[file](err) {
-		fmt.Fprintf(logw, "fanout: %s: %v\n", ie.Input.path, ie.Err)
+	for _, ie := range pipeline.ItemErrors[stage.File](err) {
+		fmt.Fprintf(logw, "fanout: %s: %v\n", ie.Input.Path, ie.Err)
 	}
-	if err != nil || problems > 0 {
+	if err != nil {
 		return 1
 	}
 	return 0
 }
 
 // fanout runs the pipeline: two walks merged, a tee, a hashing branch and a
-// counting branch.
-func fanout(ctx context.Context, dirs []string, board *progress.Board, logw io.Writer) (report, int64, error) {
+// counting branch. Unreadable entries are item errors (continue-on-error),
+// named by their path.
+func fanout(ctx context.Context, dirs []string, board *progress.Board) (report, error) {
 	opts := []pipeline.Option{pipeline.WithContinueOnError()}
 	if board != nil {
 		opts = append(opts, pipeline.WithObserver(board))
 	}
 	p := pipeline.New(opts...)
-	var problems atomic.Int64
-	var walks []*pipeline.Stream[file, file]
+	var walks []*pipeline.Stream[stage.File, stage.File]
 	for _, dir := range dirs {
-		walks = append(walks, stage.Generate(p, func(ctx context.Context, emit func(file) bool) error {
-			return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() {
-					var info fs.FileInfo
-					if info, err = d.Info(); err == nil && !emit(file{path, info.Size()}) {
-						return filepath.SkipAll
-					}
-				}
-				if err != nil {
-					fmt.Fprintf(logw, "fanout: %s: %v\n", path, err)
-					problems.Add(1)
-				}
-				return nil
-			})
-		}, stage.WithName("walk "+dir)))
+		walks = append(walks, stage.Walk(p, dir, stage.WithName("walk "+dir)))
 	}
 	files := stage.Merge(walks, stage.WithName("files"))
 	branches := stage.Tee(files, 2, stage.WithName("tee"))
 
 	// Branch 1: hash every file, results keyed by path.
 	sums := stage.Map(branches[0], hash, stage.WithWorkers(4), stage.WithUnit(pipeline.Bytes)).
-		Describe(func(f file, _ sum) string { return f.path })
-	byPath := sink.LaterFunc(sums, func(ctx context.Context, s *pipeline.Stream[file, sum]) (map[string]sum, error) {
-		return sink.ByKey(ctx, s, func(f file, _ sum) string { return f.path }, sink.WithName("sums"))
+		Describe(func(f stage.File, _ string) string { return f.Path })
+	byPath := sink.LaterFunc(sums, func(ctx context.Context, s *pipeline.Stream[stage.File, string]) (map[string]string, error) {
+		return sink.ByKey(ctx, s, func(f stage.File, _ string) string { return f.Path }, sink.WithName("sums"))
 	})
 	// Branch 2: bytes by extension, straight from the walk.
-	byExt := sink.LaterFunc(branches[1], func(ctx context.Context, s *pipeline.Stream[file, file]) (map[string]int64, error) {
-		return sink.Reduce(ctx, s, map[string]int64{}, func(m map[string]int64, f file) map[string]int64 {
-			m[filepath.Ext(f.path)] += f.size
+	byExt := sink.LaterFunc(branches[1], func(ctx context.Context, s *pipeline.Stream[stage.File, stage.File]) (map[string]int64, error) {
+		return sink.Reduce(ctx, s, map[string]int64{}, func(m map[string]int64, f stage.File) map[string]int64 {
+			m[filepath.Ext(f.Path)] += f.Size
 			return m
 		}, sink.WithName("by extension"))
 	})
@@ -135,28 +121,22 @@ func fanout(ctx context.Context, dirs []string, board *progress.Board, logw io.W
 	all := sha256.New()
 	m := byPath.Value()
 	for _, path := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(all, "%s  %s\n", m[path].hex, path)
+		fmt.Fprintf(all, "%s  %s\n", m[path], path)
 	}
-	return report{files: len(m), byExt: byExt.Value(), fingerprint: hex.EncodeToString(all.Sum(nil))[:16]}, problems.Load(), err
+	return report{files: len(m), byExt: byExt.Value(), fingerprint: hex.EncodeToString(all.Sum(nil))[:16]}, err
 }
 
-type sum struct {
-	hex  string
-	size int64
-}
-
-// hash returns the SHA-256 of the file at f.path, reporting bytes read as
+// hash returns the SHA-256 of the file, in hex, reporting bytes read as
 // they go so that the bar moves inside a large file.
-func hash(ctx context.Context, f file) (sum, error) {
-	fh, err := os.Open(f.path)
+func hash(ctx context.Context, f stage.File) (string, error) {
+	fh, err := os.Open(f.Path)
 	if err != nil {
-		return sum{}, err
+		return "", err
 	}
 	defer fh.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, progress.Reader(ctx, fh))
-	if err != nil {
-		return sum{}, err
+	if _, err := io.Copy(h, progress.Reader(ctx, fh)); err != nil {
+		return "", err
 	}
-	return sum{hex: hex.EncodeToString(h.Sum(nil)), size: n}, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
