@@ -57,15 +57,6 @@ type run struct {
 	parent context.Context
 	pool   *pool.Pool
 
-	// halted is set once the run's context is done: synchronously when the
-	// run stops itself (fail-fast, a sink that stops), within microseconds
-	// (context.AfterFunc) when the caller's context ends. Workers read it
-	// per item, a plain load, where ctx.Err would be a call; they read
-	// ctx.Err itself at every chunk.
-	_      pad
-	halted atomic.Bool
-	_      pad
-
 	mu      sync.Mutex
 	first   error   // fail-fast: the error that stopped the run
 	errs    []error // errors that are not per item (a source's own error), and failures kept after cancellation
@@ -81,7 +72,6 @@ func (r *run) fail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.first == nil && r.ctx.Err() == nil {
-		r.halted.Store(true)
 		r.cancel(err)
 		// The caller's context may have been cancelled since the check:
 		// then its cause is the run's, and err is a consequence.
@@ -126,7 +116,6 @@ func (r *run) stop() {
 		r.stopped = true
 	}
 	r.mu.Unlock()
-	r.halted.Store(true)
 	r.cancel(ErrStopped)
 }
 
@@ -219,11 +208,6 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, feeds []*Stage
 
 	r := &run{p: p, parent: ctx, pool: pool.New()}
 	r.ctx, r.cancel = context.WithCancelCause(ctx)
-	stopHalt := context.AfterFunc(r.ctx, func() { r.halted.Store(true) })
-	defer stopHalt()
-	if r.ctx.Err() != nil {
-		r.halted.Store(true)
-	}
 	for _, o := range p.cfg.Observers {
 		o.Start(p.Stages())
 	}

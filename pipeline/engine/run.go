@@ -213,11 +213,6 @@ func (p *Pipeline) executeAll(ctx context.Context, g *gathering) {
 	p.mu.Unlock()
 	r := &run{p: p, parent: ctx, pool: pool.New()}
 	r.ctx, r.cancel = context.WithCancelCause(ctx)
-	stopHalt := context.AfterFunc(r.ctx, func() { r.halted.Store(true) })
-	defer stopHalt()
-	if r.ctx.Err() != nil {
-		r.halted.Store(true)
-	}
 	for _, o := range p.cfg.Observers {
 		o.Start(p.Stages())
 	}
