@@ -1,0 +1,252 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Serve runs the work of the remote stage name, as sent by a driver's
+// [Map] with the same name and function, on this process: it waits for a
+// job of that stage, pulls its messages, runs fn on their items with
+// [WithWorkers] goroutines, publishes the results and acknowledges each
+// message only once its results are stored on the server; then it waits
+// for the next job. fn is the same Go function as locally, compiled in, so
+// closures and generic functions work unchanged. While an item runs, its
+// message's acknowledgement deadline is pushed back every third of the
+// consumer's AckWait, so a slow item is not given to another worker.
+//
+// Serve blocks until ctx is cancelled or the connection is closed. On
+// cancellation it stops pulling work, finishes the messages it has already
+// pulled (their functions get a context that the cancellation does not
+// reach), and returns nil; work it did not take goes to the other workers.
+// It returns [ErrVersionMismatch] when a driver's stage has another
+// fingerprint (after handing the message back for another worker), and an
+// error when the connection is closed. Every [WithHeartbeat] period it
+// announces itself, so that drivers show how many workers serve them.
+// fn's errors and panics are the items' failures, reported to the driver.
+// Options: WithCodec, WithVersion, WithWorkers, WithInFlight,
+// WithHeartbeat. It panics if nc or fn is nil or name is not a valid stage
+// name.
+func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func(context.Context, In) (Out, error), opts ...Option) error {
+	if nc == nil {
+		panic("remote: Serve: connection is nil")
+	}
+	if fn == nil {
+		panic("remote: Serve: function is nil")
+	}
+	checkName("Serve", name)
+	c := newConfig("Serve", serveOpts, opts)
+	host, _ := os.Hostname()
+	s := &server[In, Out]{nc: nc, n: namesOf(name), c: c, fn: fn, fp: fingerprint[In, Out](name, c),
+		id: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), nuid.Next()[16:])}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("remote: Serve %q: %w", name, err)
+	}
+	s.js = js
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s.stop = stop
+	var wg sync.WaitGroup
+	wg.Go(func() { s.heartbeats(ctx) })
+	defer wg.Wait()
+	for {
+		cons, err := js.Consumer(ctx, s.n.workStream, s.n.workConsumer)
+		switch {
+		case ctx.Err() != nil:
+			return s.result(ctx)
+		case nc.IsClosed():
+			return fmt.Errorf("remote: Serve %q: %w", name, nats.ErrConnectionClosed)
+		case err == nil:
+			s.job(ctx, cons)
+			continue
+		}
+		// No job yet, or the server is away: look again a little later.
+		select {
+		case <-time.After(c.heartbeat / 2):
+		case <-ctx.Done():
+		}
+	}
+}
+
+type server[In, Out any] struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	n    names
+	c    config
+	fn   func(context.Context, In) (Out, error)
+	fp   string
+	id   string
+	stop context.CancelCauseFunc
+}
+
+// result is what Serve returns once ctx is done.
+func (s *server[In, Out]) result(ctx context.Context) error {
+	if err := context.Cause(ctx); errors.Is(err, ErrVersionMismatch) {
+		return err
+	}
+	return nil
+}
+
+// heartbeats announces the server until ctx is done.
+func (s *server[In, Out]) heartbeats(ctx context.Context) {
+	b, _ := json.Marshal(heartbeat{ID: s.id, Fingerprint: s.fp, Version: s.c.version, Workers: s.c.workers})
+	t := time.NewTicker(s.c.heartbeat)
+	defer t.Stop()
+	for {
+		_ = s.nc.Publish(s.n.hb, b)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// job serves one job's consumer until it is deleted or ctx is done.
+func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
+	cfg := cons.CachedInfo().Config
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.c.inFlight), jetstream.WithMessagesErrOnMissingHeartbeat(true))
+	if err != nil {
+		return
+	}
+	var once sync.Once
+	drain := func() { once.Do(it.Drain) }
+	var wg sync.WaitGroup
+	for range s.c.workers {
+		wg.Go(func() {
+			for {
+				var m jetstream.Msg
+				var err error
+				if ctx.Err() == nil {
+					m, err = it.Next(jetstream.NextContext(ctx))
+				} else {
+					drain() // finish what was pulled, take nothing more
+					m, err = it.Next()
+				}
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					continue
+				}
+				if err != nil {
+					it.Stop() // the job has ended (its consumer is gone) or the server is away
+					return
+				}
+				s.handle(ctx, m, cfg)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// handle runs the items of one work message and answers it.
+func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetstream.ConsumerConfig) {
+	h := m.Headers()
+	if fp := h.Get(hdrFingerprint); fp != s.fp {
+		_ = m.NakWithDelay(cfg.AckWait / 4)
+		s.stop(fmt.Errorf("%w: stage %q: the driver has fingerprint %s, this worker %s (version %q)", ErrVersionMismatch, s.n.stage, fp, s.fp, s.c.version))
+		return
+	}
+	delivered := uint64(1)
+	if md, err := m.Metadata(); err == nil {
+		delivered = md.NumDelivered
+	}
+	// Keep the message ours while its items run.
+	var mu sync.Mutex
+	done := false
+	var t *time.Timer
+	every := max(cfg.AckWait/3, 10*time.Millisecond)
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			_ = m.InProgress()
+			t.Reset(every)
+		}
+	})
+	defer func() {
+		mu.Lock()
+		done = true
+		t.Stop()
+		mu.Unlock()
+	}()
+
+	work := context.WithoutCancel(ctx)
+	codec := s.c.codec
+	limit := int(s.nc.MaxPayload()) - 1024
+	var bodies [][]byte
+	var body []byte
+	put := func(id uint64, status byte, data []byte) {
+		if len(data)+20 > limit {
+			status, data = statusErr, fmt.Appendf(nil, "%v: the result encodes to %d bytes, the server takes at most %d per message", ErrTooLarge, len(data), limit+1024)
+		}
+		if len(body) > 0 && len(body)+len(data)+20 > limit {
+			bodies = append(bodies, body)
+			body = nil
+		}
+		body = appendResult(body, id, status, data)
+	}
+	err := readWork(m.Data(), func(id uint64, data []byte) {
+		var v In
+		if err := unmarshal(codec, data, &v); err != nil {
+			put(id, statusErr, fmt.Appendf(nil, "decoding the item with codec %s: %v", codec.Name(), err))
+			return
+		}
+		out, err := call(work, s.fn, v)
+		if err != nil {
+			put(id, statusErr, []byte(err.Error()))
+			return
+		}
+		data, err = marshal(codec, &out)
+		if err != nil {
+			put(id, statusErr, fmt.Appendf(nil, "encoding the result with codec %s: %v", codec.Name(), err))
+			return
+		}
+		put(id, statusOK, data)
+	})
+	if err != nil {
+		// Not ours to read (another framing): hand it back; after
+		// MaxDeliver deliveries the driver fails its items.
+		_ = m.Nak()
+		return
+	}
+	if len(body) > 0 {
+		bodies = append(bodies, body)
+	}
+	pctx, cancel := context.WithTimeout(work, 10*time.Second)
+	defer cancel()
+	msgID := h.Get(jetstream.MsgIDHeader)
+	for k, b := range bodies {
+		r := nats.NewMsg(s.n.resSubj)
+		r.Data = b
+		r.Header.Set(jetstream.MsgIDHeader, msgID+".r"+strconv.Itoa(k))
+		r.Header.Set(hdrRun, h.Get(hdrRun))
+		r.Header.Set(hdrWorker, s.id)
+		r.Header.Set(hdrDelivered, strconv.FormatUint(delivered, 10))
+		if _, err := s.js.PublishMsg(pctx, r); err != nil {
+			_ = m.Nak() // not stored: let a worker try again
+			return
+		}
+	}
+	_ = m.DoubleAck(pctx)
+}
+
+// call runs fn on v, turning a panic into an error with its stack.
+func call[In, Out any](ctx context.Context, fn func(context.Context, In) (Out, error), v In) (out Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(ctx, v)
+}
