@@ -102,7 +102,9 @@ func serve[In, Out any](t testing.TB, nc *nats.Conn, name string, fn func(contex
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...) }()
+	go func() {
+		done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -112,11 +112,11 @@ type driver[S, In, Out any] struct {
 	wake   chan time.Time // ticks when events has something
 	// poll is a tick that has always fired: NextOr(poll) takes the next
 	// item if one is ready, and returns nil at once if it would wait.
-	poll   chan time.Time
-	done   chan struct{}  // closed when the run's stage ends
-	subs   []*nats.Subscription
-	cc     jetstream.ConsumeContext
-	setup  bool
+	poll  chan time.Time
+	done  chan struct{} // closed when the run's stage ends
+	subs  []*nats.Subscription
+	cc    jetstream.ConsumeContext
+	setup bool
 }
 
 func (op *mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
@@ -194,7 +194,9 @@ func (d *driver[S, In, Out]) start() {
 		return
 	}
 	js, err := jetstream.New(op.nc, jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-		d.post(func() { d.failBatch(batchOf(m.Header.Get(jetstream.MsgIDHeader)), fmt.Errorf("remote: sending the item: %w", err)) })
+		d.post(func() {
+			d.failBatch(batchOf(m.Header.Get(jetstream.MsgIDHeader)), fmt.Errorf("remote: sending the item: %w", err))
+		})
 	}))
 	if err != nil {
 		fail("jetstream", err)

@@ -146,7 +146,10 @@ func TestItemErrors(t *testing.T) {
 func TestBadItems(t *testing.T) {
 	s := startServer(t)
 	nc := connect(t, s)
-	length := func(_ context.Context, v struct{ F float64; S string }) (int, error) { return len(v.S), nil }
+	length := func(_ context.Context, v struct {
+		F float64
+		S string
+	}) (int, error) { return len(v.S), nil }
 	type item = struct {
 		F float64
 		S string
