@@ -37,10 +37,10 @@ func TestMain(m *testing.M) {
 }
 
 // square is the stage the worker processes serve: it squares x after a
-// pause of x%3 × 200µs, so that a run of a few thousand items lasts long
+// pause of x%3 × 500µs, so that a run of a few thousand items lasts long
 // enough to kill a worker in the middle.
 func square(ctx context.Context, x int) (int, error) {
-	if d := time.Duration(x%3) * 200 * time.Microsecond; d > 0 {
+	if d := time.Duration(x%3) * 500 * time.Microsecond; d > 0 {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
@@ -96,24 +96,43 @@ func connect(t testing.TB, s *server.Server) *nats.Conn {
 	return nc
 }
 
-// serve runs Serve on its own goroutine until the test ends, and checks
-// what it returned then.
-func serve[In, Out any](t testing.TB, nc *nats.Conn, name string, fn func(context.Context, In) (Out, error), opts ...remote.Option) <-chan error {
+// served is a Serve call on a goroutine of the test.
+type served struct {
+	done chan error
+	got  bool
+	err  error
+}
+
+// result returns what Serve returned, and false while it runs.
+func (s *served) result() (error, bool) {
+	if !s.got {
+		select {
+		case s.err = <-s.done:
+			s.got = true
+		default:
+		}
+	}
+	return s.err, s.got
+}
+
+// serve runs Serve on its own goroutine until the test ends.
+func serve[In, Out any](t testing.TB, nc *nats.Conn, name string, fn func(context.Context, In) (Out, error), opts ...remote.Option) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...)
-	}()
+	s := &served{done: make(chan error, 1)}
+	go func() { s.done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...) }()
 	t.Cleanup(func() {
 		cancel()
+		if _, ok := s.result(); ok {
+			return
+		}
 		select {
-		case <-done:
+		case <-s.done:
 		case <-time.After(30 * time.Second):
 			t.Error("Serve did not return within 30s of its cancellation")
 		}
 	})
-	return done
+	return s
 }
 
 // proc is a worker process: the test binary re-run.

@@ -28,8 +28,8 @@ import (
 //
 // Serve blocks until ctx is cancelled or the connection is closed. On
 // cancellation it stops pulling work, finishes the messages it has already
-// pulled (their functions get a context that the cancellation does not
-// reach), and returns nil; work it did not take goes to the other workers.
+// pulled (their functions get a context that this cancellation does not
+// reach, and that ends when the driver ends the job), and returns nil; work it did not take goes to the other workers.
 // It returns [ErrVersionMismatch] when a driver's stage has another
 // fingerprint (after handing the message back for another worker), and an
 // error when the connection is closed. Every [WithHeartbeat] period it
@@ -101,17 +101,22 @@ func (s *server[In, Out]) result(ctx context.Context) error {
 
 // heartbeats announces the server until ctx is done.
 func (s *server[In, Out]) heartbeats(ctx context.Context) {
-	b, _ := json.Marshal(heartbeat{ID: s.id, Fingerprint: s.fp, Version: s.c.version, Workers: s.c.workers})
 	t := time.NewTicker(s.c.heartbeat)
 	defer t.Stop()
 	for {
-		_ = s.nc.Publish(s.n.hb, b)
+		s.announce()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// announce publishes one heartbeat.
+func (s *server[In, Out]) announce() {
+	b, _ := json.Marshal(heartbeat{ID: s.id, Fingerprint: s.fp, Version: s.c.version, Workers: s.c.workers})
+	_ = s.nc.Publish(s.n.hb, b)
 }
 
 // job serves one job's consumer until it is deleted or ctx is done.
@@ -121,11 +126,55 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
 	if err != nil {
 		return
 	}
+	// The job's context: the driver deleting the job cancels it, the
+	// cancellation of Serve's ctx does not (messages taken are finished).
+	jctx, jcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer jcancel()
 	var once sync.Once
 	drain := func() { once.Do(it.Drain) }
 	var wg sync.WaitGroup
+	// The job ends when the driver deletes its streams: stop at once on
+	// the server's advisory, or within a heartbeat when the consumer is
+	// found gone.
+	gone := make(chan *nats.Msg, 1)
+	var subs []*nats.Subscription
+	for _, subj := range []string{"$JS.EVENT.ADVISORY.STREAM.DELETED." + s.n.workStream, "$JS.EVENT.ADVISORY.CONSUMER.DELETED." + s.n.workStream + "." + s.n.workConsumer} {
+		if sub, err := s.nc.ChanSubscribe(subj, gone); err == nil {
+			subs = append(subs, sub)
+		}
+	}
+	watching := make(chan struct{})
+	wg.Go(func() {
+		defer func() {
+			for _, sub := range subs {
+				_ = sub.Unsubscribe()
+			}
+		}()
+		t := time.NewTicker(s.c.heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-gone:
+				jcancel()
+				it.Stop()
+				return
+			case <-t.C:
+				ictx, cancel := context.WithTimeout(ctx, s.c.heartbeat)
+				_, err := cons.Info(ictx)
+				cancel()
+				if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+					jcancel()
+					it.Stop()
+					return
+				}
+			case <-watching:
+				return
+			}
+		}
+	})
+	var workers sync.WaitGroup
 	for range s.c.workers {
-		wg.Go(func() {
+		workers.Go(func() {
 			for {
 				var m jetstream.Msg
 				var err error
@@ -142,18 +191,23 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
 					it.Stop() // the job has ended (its consumer is gone) or the server is away
 					return
 				}
-				s.handle(ctx, m, cfg)
+				s.handle(jctx, m, cfg)
 			}
 		})
 	}
+	workers.Wait()
+	close(watching)
 	wg.Wait()
 }
 
-// handle runs the items of one work message and answers it.
+// handle runs the items of one work message and answers it; ctx ends
+// when the job does.
 func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetstream.ConsumerConfig) {
 	h := m.Headers()
 	if fp := h.Get(hdrFingerprint); fp != s.fp {
 		_ = m.NakWithDelay(cfg.AckWait / 4)
+		s.announce() // the driver refuses this worker on hearing it
+		_ = s.nc.Flush()
 		s.stop(fmt.Errorf("%w: stage %q: the driver has fingerprint %s, this worker %s (version %q)", ErrVersionMismatch, s.n.stage, fp, s.fp, s.c.version))
 		return
 	}
@@ -181,7 +235,6 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 		mu.Unlock()
 	}()
 
-	work := context.WithoutCancel(ctx)
 	codec := s.c.codec
 	limit := int(s.nc.MaxPayload()) - 1024
 	var bodies [][]byte
@@ -202,7 +255,7 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 			put(id, statusErr, fmt.Appendf(nil, "decoding the item with codec %s: %v", codec.Name(), err))
 			return
 		}
-		out, err := call(work, s.fn, v)
+		out, err := call(ctx, s.fn, v)
 		if err != nil {
 			put(id, statusErr, []byte(err.Error()))
 			return
@@ -223,7 +276,7 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 	if len(body) > 0 {
 		bodies = append(bodies, body)
 	}
-	pctx, cancel := context.WithTimeout(work, 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	msgID := h.Get(jetstream.MsgIDHeader)
 	for k, b := range bodies {
