@@ -120,7 +120,9 @@ func serve[In, Out any](t testing.TB, nc *nats.Conn, name string, fn func(contex
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{done: make(chan error, 1)}
-	go func() { s.done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...) }()
+	go func() {
+		s.done <- remote.Serve(ctx, nc, name, fn, append([]remote.Option{remote.WithHeartbeat(200 * time.Millisecond)}, opts...)...)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if _, ok := s.result(); ok {

@@ -149,7 +149,9 @@ func TestBadItems(t *testing.T) {
 	length := func(_ context.Context, v struct {
 		F float64
 		S string
-	}) (int, error) { return len(v.S), nil }
+	}) (int, error) {
+		return len(v.S), nil
+	}
 	type item = struct {
 		F float64
 		S string

@@ -29,7 +29,8 @@ import (
 // Serve blocks until ctx is cancelled or the connection is closed. On
 // cancellation it stops pulling work, finishes the messages it has already
 // pulled (their functions get a context that this cancellation does not
-// reach, and that ends when the driver ends the job), and returns nil; work it did not take goes to the other workers.
+// reach, and that ends when the driver ends the job), and returns nil;
+// work it did not take goes to the other workers.
 // It returns [ErrVersionMismatch] when a driver's stage has another
 // fingerprint (after handing the message back for another worker), and an
 // error when the connection is closed. Every [WithHeartbeat] period it
