@@ -242,7 +242,9 @@ func TestCancel(t *testing.T) {
 			}
 		})
 	var err error
+	t0 := time.Now()
 	within(t, time.Minute, "the cancelled run", func() { _, err = sink.ByInput(ctx, out) })
+	t.Logf("cancelled run: %v", time.Since(t0))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -258,7 +260,9 @@ func TestCancel(t *testing.T) {
 	}
 	// The worker serves the next job of the stage.
 	p2 := pipeline.New()
+	t0 = time.Now()
 	got, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p2, inputs(30)), nc, "square", square))
+	t.Logf("next run: %v", time.Since(t0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,11 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -29,9 +29,19 @@ const (
 
 // TestMain runs the tests, or, when envURL is set, serves a test stage as a
 // worker process until SIGTERM.
+// The campaign checks 30 generated pipelines unless -rapid.checks or
+// RAPID_CHECKS says otherwise.
 func TestMain(m *testing.M) {
 	if url := os.Getenv(envURL); url != "" {
 		os.Exit(workerMain(url, os.Getenv(envStage), os.Getenv(envVersion)))
+	}
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
+	if !explicit && os.Getenv("RAPID_CHECKS") == "" {
+		if err := flag.Set("rapid.checks", "30"); err != nil {
+			panic(err)
+		}
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -70,9 +80,13 @@ func workerMain(url, stage, version string) int {
 // temporary store, shut down when the test ends.
 func startServer(t testing.TB) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	logs := os.Getenv("FLOWBAR_REMOTE_SERVER_LOG") != "" // to see what the server says
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: !logs})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if logs {
+		s.ConfigureLogger()
 	}
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
@@ -228,5 +242,3 @@ func within(t testing.TB, d time.Duration, what string, fn func()) {
 		t.Fatalf("%s did not finish within %v", what, d)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

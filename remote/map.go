@@ -127,7 +127,6 @@ func (op *mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
 			events: make(chan func(), 256), wake: make(chan time.Time, 1), poll: make(chan time.Time), done: make(chan struct{})}
 		close(d.poll)
 		op.d = d
-		d.start()
 	}
 	d.loop()
 	d.stop()
@@ -203,7 +202,9 @@ func (d *driver[S, In, Out]) start() {
 		return
 	}
 	d.js = js
-	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+	// Not cut short by a cancellation: what is created is then known, and
+	// deleted by stop.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
 	defer cancel()
 	meta := map[string]string{"flowbar-run": d.run, "flowbar-fingerprint": op.fp}
 	for _, sc := range []jetstream.StreamConfig{
@@ -212,7 +213,7 @@ func (d *driver[S, In, Out]) start() {
 		{Name: n.resStream, Subjects: []string{n.resSubj}, Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, Metadata: meta,
 			Description: "flowbar remote stage " + n.stage + ": results for the driver"},
 	} {
-		if _, err := js.CreateStream(ctx, sc); err != nil {
+		if err := createStream(ctx, js, sc); err != nil {
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 				err = fmt.Errorf("%w (a job of this stage is running, or one was left behind: remote.Clean removes it)", err)
 			}
@@ -266,9 +267,34 @@ func (d *driver[S, In, Out]) start() {
 		fail("creating the results consumer", err)
 		return
 	}
-	d.cc, err = rc.Consume(func(m jetstream.Msg) { d.post(func() { d.result(m) }) }, jetstream.PullMaxMessages(op.c.window))
+	d.cc, err = rc.Consume(func(m jetstream.Msg) { d.post(func() { d.result(m) }) }, jetstream.PullMaxMessages(max(op.c.window, 16)),
+		// Short pull requests with heartbeats: a request the server lost is
+		// found out and made again within a second or two.
+		jetstream.PullExpiry(2*time.Second), jetstream.PullHeartbeat(500*time.Millisecond))
 	if err != nil {
 		fail("consuming results", err)
+	}
+}
+
+// createStream creates a stream, trying again a few times when the server
+// fails to create its store: nats-server removes an account's empty
+// store directories in the background after the last stream is deleted,
+// which races with the creation of the next one ("could not create
+// storage directory", error code 10049).
+const errCodeStreamCreate jetstream.ErrorCode = 10049 // JSStreamCreateErrF
+
+func createStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	for attempt := 1; ; attempt++ {
+		_, err := js.CreateStream(ctx, sc)
+		var api *jetstream.APIError
+		if err == nil || attempt == 5 || !errors.As(err, &api) || api.ErrorCode != errCodeStreamCreate {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
 	}
 }
 
@@ -290,8 +316,15 @@ func (d *driver[S, In, Out]) stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, s := range []string{d.op.n.workStream, d.op.n.resStream} {
-			if info, err := d.js.Stream(ctx, s); err == nil && info.CachedInfo().Config.Metadata["flowbar-run"] == d.run {
-				_ = d.js.DeleteStream(ctx, s)
+			// Only this run's: a stream of that name made by another
+			// driver since is left alone. A failed deletion is tried again
+			// (what is left makes the next driver of the stage fail with
+			// ErrSetup, naming Clean).
+			for range 3 {
+				info, err := d.js.Stream(ctx, s)
+				if err != nil || info.CachedInfo().Config.Metadata["flowbar-run"] != d.run || d.js.DeleteStream(ctx, s) == nil {
+					break
+				}
 			}
 		}
 		d.js.CleanupPublisher()
@@ -328,6 +361,9 @@ func (d *driver[S, In, Out]) drain() {
 func (d *driver[S, In, Out]) add(it *engine.Item[S, In]) {
 	w, c := d.w, d.op.c
 	units := w.Units(it)
+	if !d.setup {
+		d.start() // on the first item: a run with none leaves the server alone
+	}
 	if d.fatal != nil {
 		w.Fail(it.Input, units, d.fatal)
 		return

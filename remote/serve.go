@@ -70,7 +70,9 @@ func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func
 		case nc.IsClosed():
 			return fmt.Errorf("remote: Serve %q: %w", name, nats.ErrConnectionClosed)
 		case err == nil:
-			s.job(ctx, cons)
+			if err := s.job(ctx, cons); err != nil {
+				return err
+			}
 			continue
 		}
 		// No job yet, or the server is away: look again a little later.
@@ -120,12 +122,18 @@ func (s *server[In, Out]) announce() {
 	_ = s.nc.Publish(s.n.hb, b)
 }
 
-// job serves one job's consumer until it is deleted or ctx is done.
-func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
+// job serves one job's consumer until it is deleted or ctx is done. An
+// error says that the consumer cannot be read at all.
+func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) error {
 	cfg := cons.CachedInfo().Config
-	it, err := cons.Messages(jetstream.PullMaxMessages(s.c.inFlight), jetstream.WithMessagesErrOnMissingHeartbeat(true))
+	// Pull requests that expire and heartbeat within a few of Serve's
+	// heartbeats: a request the server lost (seen with work queues just
+	// created) is found out and made again within seconds, not 30.
+	expiry := min(max(10*s.c.heartbeat, 2*time.Second), 30*time.Second)
+	it, err := cons.Messages(jetstream.PullMaxMessages(s.c.inFlight), jetstream.PullExpiry(expiry),
+		jetstream.PullHeartbeat(max(expiry/4, 500*time.Millisecond)), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
-		return
+		return fmt.Errorf("remote: Serve %q: %w", s.n.stage, err)
 	}
 	// The job's context: the driver deleting the job cancels it, the
 	// cancellation of Serve's ctx does not (messages taken are finished).
@@ -160,7 +168,7 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
 				it.Stop()
 				return
 			case <-t.C:
-				ictx, cancel := context.WithTimeout(ctx, s.c.heartbeat)
+				ictx, cancel := context.WithTimeout(jctx, s.c.heartbeat)
 				_, err := cons.Info(ictx)
 				cancel()
 				if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -199,6 +207,7 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) {
 	workers.Wait()
 	close(watching)
 	wg.Wait()
+	return nil
 }
 
 // handle runs the items of one work message and answers it; ctx ends
@@ -292,7 +301,9 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 			return
 		}
 	}
-	_ = m.DoubleAck(pctx)
+	// Stored: now the message may go. An acknowledgement lost on the way
+	// means a redelivery, whose results the driver drops.
+	_ = m.Ack()
 }
 
 // call runs fn on v, turning a panic into an error with its stack.
