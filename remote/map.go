@@ -66,7 +66,10 @@ func Map[S, In, Out any](in *pipeline.Stream[S, In], nc *nats.Conn, name string,
 	}, op)
 	fl := op.fleet
 	return out.Describe(func(input S, _ Out) string {
-		return fmt.Sprintf("%d workers · %v", fl.count(), input)
+		if n := fl.count(); n != 1 {
+			return fmt.Sprintf("%d workers · %v", n, input)
+		}
+		return fmt.Sprintf("1 worker · %v", input)
 	})
 }
 
