@@ -60,6 +60,8 @@ func square(ctx context.Context, x int) (int, error) {
 	return x * x, nil
 }
 
+func ident(_ context.Context, x int) (int, error) { return x, nil }
+
 func workerMain(url, stage, version string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -69,7 +71,11 @@ func workerMain(url, stage, version string) int {
 		return 2
 	}
 	defer nc.Close()
-	if err := remote.Serve(ctx, nc, stage, square, remote.WithWorkers(2), remote.WithVersion(version), remote.WithHeartbeat(200*time.Millisecond)); err != nil {
+	fn := square
+	if stage == "ident" { // the benchmarks' stage: no work, only the trip
+		fn = ident
+	}
+	if err := remote.Serve(ctx, nc, stage, fn, remote.WithWorkers(2), remote.WithVersion(version), remote.WithHeartbeat(200*time.Millisecond)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

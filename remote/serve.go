@@ -62,6 +62,12 @@ func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func
 	var wg sync.WaitGroup
 	wg.Go(func() { s.heartbeats(ctx) })
 	defer wg.Wait()
+	// A new job is announced by the server's advisory; the look every
+	// half heartbeat is for a server that does not send it.
+	created := make(chan *nats.Msg, 1)
+	if sub, err := nc.ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED."+s.n.workStream+"."+s.n.workConsumer, created); err == nil {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
 	for {
 		cons, err := js.Consumer(ctx, s.n.workStream, s.n.workConsumer)
 		switch {
@@ -77,6 +83,7 @@ func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func
 		}
 		// No job yet, or the server is away: look again a little later.
 		select {
+		case <-created:
 		case <-time.After(c.heartbeat / 2):
 		case <-ctx.Done():
 		}
