@@ -268,3 +268,34 @@ func TestCancel(t *testing.T) {
 	}
 	checkSquares(t, got, 30)
 }
+
+// TestSlowItemShared: the items of one message are shared by a worker's
+// goroutines, so the items behind a slow one do not wait for it: here the
+// first item of the only message finishes only once the seven after it
+// have run, which would never happen if one goroutine ran them in order.
+func TestSlowItemShared(t *testing.T) {
+	s := startServer(t)
+	nc := connect(t, s)
+	var others atomic.Int64
+	rest := make(chan struct{})
+	fn := func(_ context.Context, x int) (int, error) {
+		if x == 0 {
+			select {
+			case <-rest:
+				return 0, nil
+			case <-time.After(20 * time.Second):
+				return 0, errors.New("the other items of the message did not run while this one was held")
+			}
+		}
+		if others.Add(1) == 7 {
+			close(rest)
+		}
+		return x, nil
+	}
+	serve(t, nc, "shared", fn, remote.WithWorkers(4), remote.WithInFlight(1))
+	p := pipeline.New()
+	got, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p, inputs(8)), nc, "shared", fn, remote.WithBatchSize(8)))
+	if err != nil || len(got) != 8 {
+		t.Fatalf("%d results, err %v", len(got), err)
+	}
+}

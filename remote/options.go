@@ -144,8 +144,9 @@ func WithMaxDeliver(n int) Option {
 }
 
 // WithWorkers sets how many goroutines of a [Serve] call run the stage's
-// function, each on one message at a time; the default is
-// runtime.GOMAXPROCS(0). It panics if n is less than 1.
+// function; the default is runtime.GOMAXPROCS(0). They take items one at a
+// time from every message being worked on, so a slow item holds up no
+// other item of its message. It panics if n is less than 1.
 func WithWorkers(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("remote: WithWorkers: %d is less than 1", n))
@@ -153,8 +154,8 @@ func WithWorkers(n int) Option {
 	return func(c *config) { c.set |= optWorkers; c.workers = n }
 }
 
-// WithInFlight sets how many messages a [Serve] call pulls ahead of its
-// workers; the default is 2 × workers. Messages pulled and not yet
+// WithInFlight sets how many messages a [Serve] call pulls and works on
+// at once; the default is 2 × workers. Messages pulled and not yet
 // acknowledged count against the driver's [WithWindow]. It panics if n is
 // less than 1.
 func WithInFlight(n int) Option {

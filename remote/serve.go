@@ -188,8 +188,22 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) erro
 			}
 		}
 	})
-	var workers sync.WaitGroup
+	// Items of every message taken go to one set of runners: a slow item
+	// holds up no other, and an idle runner takes the next item of any
+	// message (the skew rule of the local engine, across the fleet).
+	tasks := make(chan func())
+	var runners sync.WaitGroup
 	for range s.c.workers {
+		runners.Go(func() {
+			for f := range tasks {
+				f()
+			}
+		})
+	}
+	defer runners.Wait()
+	defer close(tasks)
+	var workers sync.WaitGroup
+	for range s.c.inFlight {
 		workers.Go(func() {
 			for {
 				var m jetstream.Msg
@@ -207,7 +221,7 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) erro
 					it.Stop() // the job has ended (its consumer is gone) or the server is away
 					return
 				}
-				s.handle(jctx, m, cfg)
+				s.handle(jctx, m, cfg, tasks)
 			}
 		})
 	}
@@ -219,7 +233,7 @@ func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) erro
 
 // handle runs the items of one work message and answers it; ctx ends
 // when the job does.
-func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetstream.ConsumerConfig) {
+func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetstream.ConsumerConfig, tasks chan<- func()) {
 	h := m.Headers()
 	if fp := h.Get(hdrFingerprint); fp != s.fp {
 		_ = m.NakWithDelay(cfg.AckWait / 4)
@@ -252,7 +266,6 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 		mu.Unlock()
 	}()
 
-	codec := s.c.codec
 	limit := int(s.nc.MaxPayload()) - 1024
 	var bodies [][]byte
 	var body []byte
@@ -266,29 +279,30 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 		}
 		body = appendResult(body, id, status, data)
 	}
-	err := readWork(m.Data(), func(id uint64, data []byte) {
-		var v In
-		if err := unmarshal(codec, data, &v); err != nil {
-			put(id, statusErr, fmt.Appendf(nil, "decoding the item with codec %s: %v", codec.Name(), err))
-			return
-		}
-		out, err := call(ctx, s.fn, v)
-		if err != nil {
-			put(id, statusErr, []byte(err.Error()))
-			return
-		}
-		data, err = marshal(codec, &out)
-		if err != nil {
-			put(id, statusErr, fmt.Appendf(nil, "encoding the result with codec %s: %v", codec.Name(), err))
-			return
-		}
-		put(id, statusOK, data)
-	})
-	if err != nil {
+	type piece struct {
+		id        uint64
+		data, out []byte
+		status    byte
+	}
+	var pieces []piece
+	if err := readWork(m.Data(), func(id uint64, data []byte) { pieces = append(pieces, piece{id: id, data: data}) }); err != nil {
 		// Not ours to read (another framing): hand it back; after
 		// MaxDeliver deliveries the driver fails its items.
 		_ = m.Nak()
 		return
+	}
+	var wg sync.WaitGroup
+	for i := range pieces {
+		p := &pieces[i]
+		wg.Add(1)
+		tasks <- func() {
+			defer wg.Done()
+			p.status, p.out = s.run(ctx, p.data)
+		}
+	}
+	wg.Wait()
+	for _, p := range pieces {
+		put(p.id, p.status, p.out)
 	}
 	if len(body) > 0 {
 		bodies = append(bodies, body)
@@ -311,6 +325,25 @@ func (s *server[In, Out]) handle(ctx context.Context, m jetstream.Msg, cfg jetst
 	// Stored: now the message may go. An acknowledgement lost on the way
 	// means a redelivery, whose results the driver drops.
 	_ = m.Ack()
+}
+
+// run decodes one item, runs the function on it and encodes its result,
+// returning the result's status and bytes.
+func (s *server[In, Out]) run(ctx context.Context, data []byte) (byte, []byte) {
+	codec := s.c.codec
+	var v In
+	if err := unmarshal(codec, data, &v); err != nil {
+		return statusErr, fmt.Appendf(nil, "decoding the item with codec %s: %v", codec.Name(), err)
+	}
+	out, err := call(ctx, s.fn, v)
+	if err != nil {
+		return statusErr, []byte(err.Error())
+	}
+	data, err = marshal(codec, &out)
+	if err != nil {
+		return statusErr, fmt.Appendf(nil, "encoding the result with codec %s: %v", codec.Name(), err)
+	}
+	return statusOK, data
 }
 
 // call runs fn on v, turning a panic into an error with its stack.
