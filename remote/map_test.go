@@ -235,3 +235,25 @@ func TestMissingServer(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestServeConnectionClosed: Serve returns an error, and leaves no
+// goroutine, when its connection is closed under it.
+func TestServeConnectionClosed(t *testing.T) {
+	s := startServer(t)
+	nc, err := remote.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- remote.Serve(context.Background(), nc, "orphan", square, remote.WithHeartbeat(100*time.Millisecond)) }()
+	waitServing(t, connect(t, s), "orphan", 1)
+	nc.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, nats.ErrConnectionClosed) || !strings.Contains(err.Error(), `remote: Serve "orphan"`) {
+			t.Errorf("Serve returned %v, want the closed connection", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return within 30s of its connection closing")
+	}
+}

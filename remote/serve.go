@@ -57,11 +57,13 @@ func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func
 	}
 	s.js = js
 	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
 	s.stop = stop
 	var wg sync.WaitGroup
 	wg.Go(func() { s.heartbeats(ctx) })
-	defer wg.Wait()
+	defer func() {
+		stop(nil) // ends the heartbeats whatever ends Serve
+		wg.Wait()
+	}()
 	// A new job is announced by the server's advisory; the look every
 	// half heartbeat is for a server that does not send it.
 	created := make(chan *nats.Msg, 1)
