@@ -245,7 +245,9 @@ func TestServeConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- remote.Serve(context.Background(), nc, "orphan", square, remote.WithHeartbeat(100*time.Millisecond)) }()
+	go func() {
+		done <- remote.Serve(context.Background(), nc, "orphan", square, remote.WithHeartbeat(100*time.Millisecond))
+	}()
 	waitServing(t, connect(t, s), "orphan", 1)
 	nc.Close()
 	select {
