@@ -16,21 +16,30 @@ import (
 // BenchmarkRoundTrip measures the full trip of small items (durable
 // publish, delivery to one of two worker processes, result publish,
 // acknowledgement, collection into a map) at 1, 10 and 100 items per
-// message, in items/s.
+// message (and at 100 with the job's streams in memory), in items/s.
 func BenchmarkRoundTrip(b *testing.B) {
 	s := startServer(b)
 	nc := connect(b, s)
 	startWorkers(b, s, "ident", "", 2)
 	waitServing(b, nc, "ident", 2)
-	for _, batch := range []int{1, 10, 100} {
-		n := max(5000, 2000*batch)
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, tc := range []struct {
+		batch  int
+		memory bool
+	}{{1, false}, {10, false}, {100, false}, {100, true}} {
+		n := max(5000, 2000*tc.batch)
+		name := fmt.Sprintf("batch=%d", tc.batch)
+		opts := []remote.Option{remote.WithBatchSize(tc.batch)}
+		if tc.memory {
+			name += "/memory"
+			opts = append(opts, remote.WithMemoryStorage())
+		}
+		b.Run(name, func(b *testing.B) {
 			xs := inputs(n)
 			var items int
 			start := time.Now()
 			for b.Loop() {
 				p := pipeline.New()
-				got, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p, xs), nc, "ident", ident, remote.WithBatchSize(batch)))
+				got, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p, xs), nc, "ident", ident, opts...))
 				if err != nil || len(got) != n {
 					b.Fatalf("%d results, err %v", len(got), err)
 				}

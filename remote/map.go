@@ -48,7 +48,8 @@ import (
 // The stage's description on a progress bar says how many workers serve
 // it (a Describe set on the returned stream replaces it). One goroutine
 // runs the stage in the driver. Options: WithCodec, WithVersion,
-// WithBatchSize, WithWindow, WithAckWait, WithMaxDeliver, WithHeartbeat.
+// WithBatchSize, WithWindow, WithAckWait, WithMaxDeliver, WithHeartbeat,
+// WithMemoryStorage.
 // It panics if nc or fn is nil, if name is empty or not made of letters,
 // digits, '-' and '_', or if in already has a consumer.
 func Map[S, In, Out any](in *pipeline.Stream[S, In], nc *nats.Conn, name string, fn func(context.Context, In) (Out, error), opts ...Option) *pipeline.Stream[S, Out] {
@@ -210,10 +211,14 @@ func (d *driver[S, In, Out]) start() {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
 	defer cancel()
 	meta := map[string]string{"flowbar-run": d.run, "flowbar-fingerprint": op.fp}
+	storage := jetstream.FileStorage
+	if op.c.memory {
+		storage = jetstream.MemoryStorage
+	}
 	for _, sc := range []jetstream.StreamConfig{
-		{Name: n.workStream, Subjects: []string{n.workSubj}, Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, Metadata: meta,
+		{Name: n.workStream, Subjects: []string{n.workSubj}, Retention: jetstream.WorkQueuePolicy, Storage: storage, Duplicates: 2 * time.Minute, Metadata: meta,
 			Description: "flowbar remote stage " + n.stage + ": items for the workers"},
-		{Name: n.resStream, Subjects: []string{n.resSubj}, Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, Metadata: meta,
+		{Name: n.resStream, Subjects: []string{n.resSubj}, Retention: jetstream.WorkQueuePolicy, Storage: storage, Duplicates: 2 * time.Minute, Metadata: meta,
 			Description: "flowbar remote stage " + n.stage + ": results for the driver"},
 	} {
 		if err := createStream(ctx, js, sc); err != nil {

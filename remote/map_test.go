@@ -259,3 +259,36 @@ func TestServeConnectionClosed(t *testing.T) {
 		t.Fatal("Serve did not return within 30s of its connection closing")
 	}
 }
+
+// TestMemoryStorage: WithMemoryStorage puts the job's streams in the
+// server's memory, and the map works the same.
+func TestMemoryStorage(t *testing.T) {
+	s := startServer(t)
+	nc := connect(t, s)
+	serve(t, nc, "mem", square)
+	js, _ := jetstream.New(nc)
+	var storage []jetstream.StorageType
+	p := pipeline.New()
+	out := stage.OnDone(remote.Map(stage.FromSlice(p, inputs(100)), nc, "mem", square, remote.WithMemoryStorage()),
+		func(x, _ int, _ error) {
+			if storage != nil {
+				return
+			}
+			for _, name := range []string{"FLOWBAR-WORK-mem", "FLOWBAR-RESULTS-mem"} {
+				st, err := js.Stream(context.Background(), name)
+				if err != nil {
+					t.Errorf("stream %s during the run: %v", name, err)
+					continue
+				}
+				storage = append(storage, st.CachedInfo().Config.Storage)
+			}
+		})
+	got, err := sink.ByInput(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSquares(t, got, 100)
+	if len(storage) != 2 || storage[0] != jetstream.MemoryStorage || storage[1] != jetstream.MemoryStorage {
+		t.Errorf("storage of the job's streams: %v, want memory", storage)
+	}
+}

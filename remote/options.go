@@ -25,12 +25,13 @@ const (
 	optWorkers
 	optInFlight
 	optHeartbeat
+	optMemory
 )
 
-var optNames = []string{"WithCodec", "WithVersion", "WithBatchSize", "WithWindow", "WithAckWait", "WithMaxDeliver", "WithWorkers", "WithInFlight", "WithHeartbeat"}
+var optNames = []string{"WithCodec", "WithVersion", "WithBatchSize", "WithWindow", "WithAckWait", "WithMaxDeliver", "WithWorkers", "WithInFlight", "WithHeartbeat", "WithMemoryStorage"}
 
 const (
-	mapOpts   = optCodec | optVersion | optBatch | optWindow | optAckWait | optMaxDeliver | optHeartbeat
+	mapOpts   = optCodec | optVersion | optBatch | optWindow | optAckWait | optMaxDeliver | optHeartbeat | optMemory
 	serveOpts = optCodec | optVersion | optWorkers | optInFlight | optHeartbeat
 )
 
@@ -45,6 +46,7 @@ type config struct {
 	workers    int
 	inFlight   int
 	heartbeat  time.Duration
+	memory     bool
 }
 
 // newConfig applies opts for what, which takes the options in allowed.
@@ -174,4 +176,12 @@ func WithHeartbeat(d time.Duration) Option {
 		panic(fmt.Sprintf("remote: WithHeartbeat: %v is not positive", d))
 	}
 	return func(c *config) { c.set |= optHeartbeat; c.heartbeat = d }
+}
+
+// WithMemoryStorage keeps the job's streams in the server's memory instead
+// of on its disk (the default): the round trip costs less, and a job does
+// not survive a restart of the server (workers dying is survived either
+// way).
+func WithMemoryStorage() Option {
+	return func(c *config) { c.set |= optMemory; c.memory = true }
 }
