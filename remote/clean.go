@@ -28,8 +28,12 @@ func Connect(url string, opts ...nats.Option) (*nats.Conn, error) {
 // stage name from the server of nc: what a driver that was killed leaves
 // behind, which makes the next driver of that stage fail with [ErrSetup].
 // A stage with nothing left is not an error. It blocks until the server
-// has answered; do not call it while a driver of the stage runs.
+// has answered; do not call it while a driver of the stage runs. It
+// panics if nc is nil or name is not a valid stage name.
 func Clean(ctx context.Context, nc *nats.Conn, name string) error {
+	if nc == nil {
+		panic("remote: Clean: connection is nil")
+	}
 	checkName("Clean", name)
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -1,7 +1,9 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
@@ -290,5 +292,35 @@ func TestMemoryStorage(t *testing.T) {
 	checkSquares(t, got, 100)
 	if len(storage) != 2 || storage[0] != jetstream.MemoryStorage || storage[1] != jetstream.MemoryStorage {
 		t.Errorf("storage of the job's streams: %v, want memory", storage)
+	}
+}
+
+// gobCodec is a codec of the program's own: encoding/gob.
+type gobCodec struct{}
+
+func (gobCodec) Name() string { return "gob" }
+func (gobCodec) Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	err := gob.NewEncoder(&b).Encode(v)
+	return b.Bytes(), err
+}
+func (gobCodec) Unmarshal(data []byte, v any) error { return gob.NewDecoder(bytes.NewReader(data)).Decode(v) }
+
+// TestCodec: a codec of one's own carries the values both ways, and a
+// worker with another codec is refused (the codec is in the fingerprint).
+func TestCodec(t *testing.T) {
+	s := startServer(t)
+	nc := connect(t, s)
+	type point struct{ X, Y int }
+	norm := func(_ context.Context, p point) (int, error) { return p.X*p.X + p.Y*p.Y, nil }
+	serve(t, nc, "gob", norm, remote.WithCodec(gobCodec{}))
+	p := pipeline.New()
+	got, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p, []point{{1, 2}, {3, 4}}), nc, "gob", norm, remote.WithCodec(gobCodec{})))
+	if err != nil || got[point{1, 2}] != 5 || got[point{3, 4}] != 25 {
+		t.Fatalf("results %v, err %v", got, err)
+	}
+	_, err = sink.ByInput(context.Background(), remote.Map(stage.FromSlice(pipeline.New(), []point{{1, 2}}), nc, "gob", norm))
+	if !errors.Is(err, remote.ErrVersionMismatch) {
+		t.Errorf("a JSON driver with gob workers: %v, want ErrVersionMismatch", err)
 	}
 }
