@@ -304,7 +304,9 @@ func (gobCodec) Marshal(v any) ([]byte, error) {
 	err := gob.NewEncoder(&b).Encode(v)
 	return b.Bytes(), err
 }
-func (gobCodec) Unmarshal(data []byte, v any) error { return gob.NewDecoder(bytes.NewReader(data)).Decode(v) }
+func (gobCodec) Unmarshal(data []byte, v any) error {
+	return gob.NewDecoder(bytes.NewReader(data)).Decode(v)
+}
 
 // TestCodec: a codec of one's own carries the values both ways, and a
 // worker with another codec is refused (the codec is in the fingerprint).
