@@ -13,6 +13,7 @@
 //	demo server -listen 0.0.0.0:4222 -store /var/tmp/flowbar-nats   # machine A
 //	demo worker -url nats://A:4222 -workers 8                        # machines B, C, ...
 //	demo -url nats://A:4222 -items 5000000                           # the driver
+//	demo clean -url nats://A:4222                                    # after a driver was killed
 //
 // The stage is the same Go function in the driver and in the workers:
 // build the binary once (go build ./examples/demo) and copy it.
@@ -64,6 +65,8 @@ func main() {
 		err = worker(ctx, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "server":
 		err = serverCmd(ctx, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "clean":
+		err = clean(ctx, os.Args[2:])
 	default:
 		err = driver(ctx, os.Args[1:])
 	}
@@ -85,6 +88,19 @@ func worker(ctx context.Context, args []string) error {
 	}
 	defer nc.Close()
 	return remote.Serve(ctx, nc, stageName, hash, remote.WithWorkers(*workers))
+}
+
+// clean removes what a driver that was killed left on the server.
+func clean(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("clean", flag.ExitOnError)
+	url := fs.String("url", "", "the NATS server (default nats://127.0.0.1:4222)")
+	_ = fs.Parse(args)
+	nc, err := remote.Connect(*url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return remote.Clean(ctx, nc, stageName)
 }
 
 // serverCmd runs a NATS server with JetStream until interrupted.
