@@ -299,3 +299,40 @@ func TestSlowItemShared(t *testing.T) {
 		t.Fatalf("%d results, err %v", len(got), err)
 	}
 }
+
+// TestWindowFromWorkers: by default the driver keeps out as many messages
+// as the serving workers pull at once (their WithInFlight, announced in
+// heartbeats), here 100, more than the minimum of 64.
+func TestWindowFromWorkers(t *testing.T) {
+	s := startServer(t)
+	nc := connect(t, s)
+	release := make(chan struct{})
+	hold := func(_ context.Context, x int) (int, error) { <-release; return x, nil }
+	serve(t, nc, "wide", hold, remote.WithWorkers(100), remote.WithInFlight(100))
+	waitServing(t, nc, "wide", 1)
+	js, _ := jetstream.New(nc)
+	p := pipeline.New()
+	done := make(chan error, 1)
+	go func() {
+		_, err := sink.ByInput(context.Background(), remote.Map(stage.FromSlice(p, inputs(150)), nc, "wide", hold,
+			remote.WithBatchSize(1), remote.WithHeartbeat(200*time.Millisecond)))
+		done <- err
+	}()
+	var pending int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := js.Consumer(context.Background(), "FLOWBAR-WORK-wide", "workers"); err == nil {
+			if ci, err := c.Info(context.Background()); err == nil {
+				if pending = ci.NumAckPending; pending >= 100 {
+					break
+				}
+			}
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if pending < 100 {
+		t.Errorf("at most %d messages were out at once, want 100 (the worker's in-flight limit)", pending)
+	}
+}

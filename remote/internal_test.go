@@ -18,20 +18,20 @@ func TestFleet(t *testing.T) {
 		if n := f.count(); n != 0 {
 			t.Fatalf("count = %d before any heartbeat", n)
 		}
-		f.seen("a")
-		f.seen("b")
+		f.seen("a", 4)
+		f.seen("b", 10)
 		time.Sleep(2 * time.Second)
-		f.seen("b")
-		if n := f.count(); n != 2 {
-			t.Errorf("count = %d after 2s, want 2", n)
+		f.seen("b", 10)
+		if n, k := f.count(), f.inFlight(); n != 2 || k != 14 {
+			t.Errorf("count, in flight = %d, %d after 2s, want 2, 14", n, k)
 		}
 		time.Sleep(1500 * time.Millisecond) // a: 3.5s ago; b: 1.5s ago
-		if n := f.count(); n != 1 {
-			t.Errorf("count = %d once a is 3.5s silent, want 1", n)
+		if n, k := f.count(), f.inFlight(); n != 1 || k != 10 {
+			t.Errorf("count, in flight = %d, %d once a is 3.5s silent, want 1, 10", n, k)
 		}
 		time.Sleep(2 * time.Second)
-		if n := f.count(); n != 0 {
-			t.Errorf("count = %d once both are silent, want 0", n)
+		if n, k := f.count(), f.inFlight(); n != 0 || k != 0 {
+			t.Errorf("count, in flight = %d, %d once both are silent, want 0, 0", n, k)
 		}
 	})
 }

@@ -137,14 +137,14 @@ func (op *mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
 }
 
 func (d *driver[S, In, Out]) loop() {
-	w, c := d.w, d.op.c
+	w := d.w
 	inputOpen := true
 	for {
 		d.drain()
 		if w.Stopping() {
 			break
 		}
-		if inputOpen && len(d.batches) < c.window {
+		if inputOpen && len(d.batches) < d.window() {
 			it, ok := w.NextOr(d.poll)
 			if ok && it == nil { // no input ready: send what is held, then wait
 				d.send()
@@ -249,7 +249,14 @@ func (d *driver[S, In, Out]) start() {
 		if json.Unmarshal(m.Data, &h) != nil {
 			return
 		}
-		op.fleet.seen(h.ID)
+		before := op.fleet.inFlight()
+		op.fleet.seen(h.ID, h.InFlight)
+		if op.fleet.inFlight() > before {
+			select { // the window may have grown
+			case d.wake <- time.Time{}:
+			default:
+			}
+		}
 		if h.Fingerprint != op.fp {
 			err := fmt.Errorf("%w: stage %q: worker %s has fingerprint %s (version %q), the driver %s (version %q)",
 				ErrVersionMismatch, n.stage, h.ID, h.Fingerprint, h.Version, op.fp, op.c.version)
@@ -263,7 +270,7 @@ func (d *driver[S, In, Out]) start() {
 	d.subs = append(d.subs, hb)
 	if _, err := js.CreateConsumer(ctx, n.workStream, jetstream.ConsumerConfig{
 		Durable: n.workConsumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: op.c.ackWait,
-		MaxDeliver: op.c.maxDeliver, MaxAckPending: op.c.window,
+		MaxDeliver: op.c.maxDeliver, MaxAckPending: op.c.maxAckPending(),
 	}); err != nil {
 		fail("creating the workers' consumer", err)
 		return
@@ -282,6 +289,16 @@ func (d *driver[S, In, Out]) start() {
 	if err != nil {
 		fail("consuming results", err)
 	}
+}
+
+// window is how many messages the driver keeps out now: WithWindow's, or
+// by default at least what the serving workers pull at once.
+func (d *driver[S, In, Out]) window() int {
+	c := d.op.c
+	if c.set&optWindow != 0 {
+		return c.window
+	}
+	return max(c.window, d.op.fleet.inFlight())
 }
 
 // createStream creates a stream, trying again a few times when the server

@@ -113,9 +113,12 @@ func WithBatchSize(n int) Option {
 }
 
 // WithWindow sets how many messages the driver keeps out at once (sent and
-// not yet answered); the default is 64. It bounds the driver's memory and
-// is the work consumer's MaxAckPending. It should be at least the sum of
-// the workers' [WithInFlight]. It panics if n is less than 1.
+// not yet answered), which bounds its memory; it is then also the work
+// consumer's MaxAckPending. The default is sized from the workers: the sum
+// of the [WithInFlight] limits of the workers serving (announced in their
+// heartbeats), and at least 64, with a MaxAckPending of 10,000; a smaller
+// window than that sum leaves some workers without work. It panics if n is
+// less than 1.
 func WithWindow(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("remote: WithWindow: %d is less than 1", n))
@@ -184,4 +187,13 @@ func WithHeartbeat(d time.Duration) Option {
 // way).
 func WithMemoryStorage() Option {
 	return func(c *config) { c.set |= optMemory; c.memory = true }
+}
+
+// maxAckPending is the work consumer's limit of messages delivered and not
+// yet acknowledged.
+func (c config) maxAckPending() int {
+	if c.set&optWindow != 0 {
+		return c.window
+	}
+	return 10_000
 }

@@ -127,7 +127,7 @@ func (s *server[In, Out]) heartbeats(ctx context.Context) {
 
 // announce publishes one heartbeat.
 func (s *server[In, Out]) announce() {
-	b, _ := json.Marshal(heartbeat{ID: s.id, Fingerprint: s.fp, Version: s.c.version, Workers: s.c.workers})
+	b, _ := json.Marshal(heartbeat{ID: s.id, Fingerprint: s.fp, Version: s.c.version, Workers: s.c.workers, InFlight: s.c.inFlight})
 	_ = s.nc.Publish(s.n.hb, b)
 }
 

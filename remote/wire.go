@@ -128,4 +128,5 @@ type heartbeat struct {
 	Fingerprint string `json:"fingerprint"`
 	Version     string `json:"version"`
 	Workers     int    `json:"workers"`
+	InFlight    int    `json:"in_flight"`
 }
