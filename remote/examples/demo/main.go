@@ -69,6 +69,13 @@ func main() {
 		err = clean(ctx, os.Args[2:])
 	default:
 		err = driver(ctx, os.Args[1:])
+		if ctx.Err() != nil { // the driver was interrupted: the job is stopped and cleaned up
+			fmt.Fprintln(os.Stderr, "demo: interrupted")
+			os.Exit(130)
+		}
+	}
+	if ctx.Err() != nil { // a worker or server asked to stop
+		os.Exit(0)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -109,14 +116,13 @@ func serverCmd(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:4222", "host:port to listen on")
 	store := fs.String("store", "", "JetStream store directory (default: a temporary one)")
 	_ = fs.Parse(args)
-	s, err := startServer(*listen, *store)
+	s, cleanup, err := startServer(*listen, *store)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	fmt.Fprintln(os.Stderr, "demo: NATS server with JetStream at", s.ClientURL())
 	<-ctx.Done()
-	s.Shutdown()
-	s.WaitForShutdown()
 	return nil
 }
 
@@ -132,12 +138,11 @@ func driver(ctx context.Context, args []string) error {
 	_ = fs.Parse(args)
 
 	if *url == "" {
-		s, err := startServer("127.0.0.1:-1", "")
+		s, cleanup, err := startServer("127.0.0.1:-1", "")
 		if err != nil {
 			return err
 		}
-		defer s.WaitForShutdown()
-		defer s.Shutdown()
+		defer cleanup()
 		*url = s.ClientURL()
 		stopWorkers, err := startWorkers(*url, *procs)
 		if err != nil {
@@ -170,27 +175,37 @@ func driver(ctx context.Context, args []string) error {
 
 // startServer starts an embedded NATS server with JetStream on
 // host:port (port -1: any free one), storing in dir (empty: a temporary
-// directory).
-func startServer(listen, dir string) (*server.Server, error) {
+// directory, removed by cleanup). cleanup shuts the server down and waits
+// for it.
+func startServer(listen, dir string) (s *server.Server, cleanup func(), err error) {
 	host, portS, ok := cut(listen)
 	port, err := strconv.Atoi(portS)
 	if !ok || err != nil {
-		return nil, fmt.Errorf("listen address %q: want host:port", listen)
+		return nil, nil, fmt.Errorf("listen address %q: want host:port", listen)
 	}
+	removeDir := func() {}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "flowbar-demo-nats"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		removeDir = func() { _ = os.RemoveAll(dir) }
 	}
-	s, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
+	s, err = server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
 	if err != nil {
-		return nil, err
+		removeDir()
+		return nil, nil, err
 	}
 	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		return nil, errors.New("the embedded NATS server did not start within 10s")
+	cleanup = func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+		removeDir()
 	}
-	return s, nil
+	if !s.ReadyForConnections(10 * time.Second) {
+		cleanup()
+		return nil, nil, errors.New("the embedded NATS server did not start within 10s")
+	}
+	return s, cleanup, nil
 }
 
 func cut(hostport string) (host, port string, ok bool) {
