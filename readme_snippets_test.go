@@ -131,8 +131,8 @@ func resilient(ctx context.Context, p *pipeline.Pipeline, urls []string, fetch f
 
 func files(ctx context.Context, p *pipeline.Pipeline, hash func(context.Context, stage.File) (string, error)) {
 	// README:begin
-	files := stage.Walk(p, "data")                       // regular files, weighed by size: the bar's byte total is exact
-	sums := stage.Map(files, hash, stage.WithWorkers(4)) // e.g. sha256 of each file
+	files := stage.Walk(p, "data", stage.WithCountFirst()) // files weighed by size; exact totals before hashing starts
+	sums := stage.Map(files, hash, stage.WithWorkers(4))   // e.g. sha256 of each file
 	bySum, err := sink.GroupBy(ctx, sums, func(f stage.File, sum string) string { return sum })
 	// README:end
 	_, _ = bySum, err

@@ -23,9 +23,10 @@ const (
 	optBackoff
 	optTimeout
 	optRate
+	optCountFirst
 )
 
-var optNames = []string{"WithName", "WithWorkers", "WithWindow", "WithUnit", "WithRetry", "WithBackoff", "WithTimeout", "WithRate"}
+var optNames = []string{"WithName", "WithWorkers", "WithWindow", "WithUnit", "WithRetry", "WithBackoff", "WithTimeout", "WithRate", "WithCountFirst"}
 
 type config struct {
 	set     int // the options given
@@ -33,6 +34,7 @@ type config struct {
 	workers int
 	window  int
 	unit    pipeline.Unit
+	first   bool       // WithCountFirst
 	res     resilience // WithRetry, WithBackoff, WithTimeout, WithRate
 }
 
@@ -94,4 +96,15 @@ func WithWindow(n int) Option {
 // function set with the output stream's Weigh method sets the unit too.
 func WithUnit(u pipeline.Unit) Option {
 	return func(c *config) { c.set |= optUnit; c.unit = u }
+}
+
+// WithCountFirst makes [Walk] count the files of its tree and their bytes
+// before it emits the first one, so that every stage after it knows its
+// exact item and byte totals before it starts: the bar of a hashing stage
+// shows a percentage from its first byte, as when a listing is summed
+// before the work is submitted. The work then starts only once the tree has
+// been walked once. Without it, Walk emits at once and declares the totals
+// as soon as its count, which runs alongside, is done.
+func WithCountFirst() Option {
+	return func(c *config) { c.set |= optCountFirst; c.first = true }
 }

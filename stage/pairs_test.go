@@ -152,7 +152,7 @@ func TestIOSourcesMisuse(t *testing.T) {
 		{"stage: CSVReader: reader is nil", func() { stage.CSVReader(pipeline.New(), nil) }},
 		{"stage: FileCSV: path is empty", func() { stage.FileCSV(pipeline.New(), "") }},
 		{"stage: Walk: root is empty", func() { stage.Walk(pipeline.New(), "") }},
-		{"stage: Walk does not take WithWorkers (it takes WithName)", func() { stage.Walk(pipeline.New(), ".", stage.WithWorkers(2)) }},
+		{"stage: Walk does not take WithWorkers (it takes WithName, WithCountFirst)", func() { stage.Walk(pipeline.New(), ".", stage.WithWorkers(2)) }},
 		{"stage: FromMap does not take WithWorkers", func() { stage.FromMap(pipeline.New(), map[int]int{}, stage.WithWorkers(2)) }},
 		{"pipeline: ItemSource: the pipeline is nil", func() { stage.FromSeq2[int, int](nil, func(func(int, int) bool) {}) }},
 		{"pipeline: PairSource: the pipeline is nil", func() { stage.FromMap[int, int](nil, nil) }},

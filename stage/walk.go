@@ -48,12 +48,13 @@ func (f File) String() string { return f.Path }
 // root that does not exist. Under fail-fast the first such failure stops
 // the run; under continue-on-error the walk goes on and the sink returns
 // every failure with its path. When the run is cancelled, both walks stop
-// at the next entry. Options: WithName. It panics if root is empty.
+// at the next entry. Options: WithName, and WithCountFirst to have the
+// totals before the first file is emitted. It panics if root is empty.
 func Walk(p *pipeline.Pipeline, root string, opts ...Option) *pipeline.Stream[File, File] {
 	if root == "" {
 		panic("stage: Walk: root is empty")
 	}
-	c := newConfig("Walk", optName, opts)
+	c := newConfig("Walk", optName|optCountFirst, opts)
 	spec := engine.SourceSpec{Name: c.name, Unit: pipeline.Bytes}
 	return engine.ItemSource(p, spec, func(ctx context.Context, emit func(engine.Item[File, File]) bool) error {
 		countCtx, stopCount := context.WithCancel(ctx)
@@ -72,6 +73,9 @@ func Walk(p *pipeline.Pipeline, root string, opts ...Option) *pipeline.Stream[Fi
 		})
 		defer counting.Wait()
 		defer stopCount() // the count is of no use once the walk has ended
+		if c.first {
+			counting.Wait() // the totals are declared before the first file goes
+		}
 		walkFiles(ctx, root, func(f File, err error) bool {
 			if err != nil {
 				return emit(engine.Item[File, File]{Input: f, Err: err})

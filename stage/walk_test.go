@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -205,6 +206,39 @@ func TestWalkDeclaresTotalsEarly(t *testing.T) {
 		t.Fatalf("sum %d, %v, checked %v; want %d", sum, err, checked, total)
 	}
 	balanced(t, p)
+}
+
+// With WithCountFirst the totals are declared before the first file
+// reaches the next stage: its first call already sees them.
+func TestWalkCountFirst(t *testing.T) {
+	files := map[string]int{}
+	var total int64
+	for i := range 500 {
+		files[fmt.Sprintf("d%d/f%04d", i%5, i)] = i % 11
+		total += int64(i % 11)
+	}
+	dir := makeTree(t, files)
+	for _, workers := range []int{1, 4} {
+		p := pipeline.New()
+		walk := stage.Walk(p, dir, stage.WithCountFirst())
+		src := p.Stages()[0]
+		var once sync.Once
+		sized := stage.Map(walk, func(ctx context.Context, f stage.File) (int64, error) {
+			once.Do(func() {
+				w, wok := src.WeightTotal()
+				n, final := src.Total()
+				if !wok || w != total || n != 500 || !final {
+					t.Errorf("%d workers: at the first file, totals %d bytes (%v), %d items (final %v); want %d bytes, 500 items", workers, w, wok, n, final, total)
+				}
+			})
+			return f.Size, nil
+		}, stage.WithWorkers(workers))
+		sum, err := sink.Reduce(context.Background(), sized, int64(0), func(a, v int64) int64 { return a + v })
+		if err != nil || sum != total {
+			t.Fatalf("sum %d, %v; want %d", sum, err, total)
+		}
+		balanced(t, p)
+	}
 }
 
 func TestWalkStopsPromptly(t *testing.T) {
