@@ -147,7 +147,7 @@ func (b *mapBatch[S, In, Out]) run() {
 	if pe := engine.Catch(func() { outs, err = b.op.fn(b.ctx, b.vals) }); pe != nil {
 		err = pe
 	} else if err == nil && len(outs) != len(b.vals) {
-		err = fmt.Errorf("stage: MapBatch: a batch of %d items returned %d outputs", len(b.vals), len(outs))
+		err = fmt.Errorf("stage: MapBatch: a batch of %s returned %d outputs", plural(len(b.vals), "item"), len(outs))
 	}
 	done := 0
 	if err == nil {
@@ -189,4 +189,12 @@ func catchErr(f func()) error {
 		return pe
 	}
 	return nil
+}
+
+// plural returns n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

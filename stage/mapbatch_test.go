@@ -142,10 +142,10 @@ func TestMapBatchFailures(t *testing.T) {
 							return errors.As(e, &pe) && pe.Value == fmt.Sprintf("boom %d", b[0]) && len(pe.Stack) > 0
 						}
 					case slices.Contains(b, 450):
-						msg := fmt.Sprintf("stage: MapBatch: a batch of %d items returned %d outputs", len(b), len(b)-1)
+						msg := fmt.Sprintf("stage: MapBatch: a batch of %d item%s returned %d outputs", len(b), map[bool]string{true: "s"}[len(b) != 1], len(b)-1)
 						check = func(e error) bool { return e != nil && e.Error() == msg }
 					case slices.Contains(b, 520):
-						msg := fmt.Sprintf("stage: MapBatch: a batch of %d items returned %d outputs", len(b), len(b)+1)
+						msg := fmt.Sprintf("stage: MapBatch: a batch of %d item%s returned %d outputs", len(b), map[bool]string{true: "s"}[len(b) != 1], len(b)+1)
 						check = func(e error) bool { return e != nil && e.Error() == msg }
 					}
 					for _, x := range b {
