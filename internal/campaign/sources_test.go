@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/crc32"
 	"hash/fnv"
@@ -39,6 +40,28 @@ import (
 // or fails with its own input, or is counted cancelled; the meters balance;
 // the declared totals are the generated ones; no goroutine is left behind.
 
+// defaultSourceCases is the number of cases each source test checks in a
+// plain test run (the trees, files and pipes make a case dearer than one of
+// TestCampaign); FLOWBAR_SOAK, -soak and -rapid.checks set it as for the
+// rest of the campaign.
+const defaultSourceCases = 120
+
+// sourceCases makes rapid check defaultSourceCases cases in the test t
+// unless a case count was asked for.
+func sourceCases(t *testing.T) {
+	asked := os.Getenv("FLOWBAR_SOAK") != "" || *soak > 0 || os.Getenv("RAPID_CHECKS") != "" ||
+		slices.ContainsFunc(os.Args, func(a string) bool { return strings.Contains(a, "rapid.checks") })
+	f := flag.Lookup("rapid.checks")
+	if asked || f == nil || f.Value.String() != strconv.Itoa(defaultCases) {
+		return
+	}
+	old := f.Value.String()
+	if err := f.Value.Set(strconv.Itoa(defaultSourceCases)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Value.Set(old) })
+}
+
 // srcSinks are the sinks a source case may end in. "byinput" becomes
 // "bykey" for CSV records, which are not comparable.
 var srcSinks = []string{"byinput", "bykey", "count", "foreach", "first", "all", "slice"}
@@ -54,7 +77,7 @@ type srcCase struct {
 	slowPM    int
 	sink      string
 	stopAfter int    // foreach, first, all: stop after this many results; -1 never
-	cancel    string // none, before, after (the k-th map call), timer
+	cancel    string // none, before, after (the k-th map call), results (the k-th result a foreach or all sink gets), timer
 	cancelAt  int    // after: the call; timer: µs
 }
 
@@ -68,7 +91,7 @@ func genSrcCase(t *rapid.T) *srcCase {
 		panicPM: rapid.SampledFrom([]int{0, 0, 20, 100}).Draw(t, "panicPM"),
 		slowPM:  rapid.SampledFrom([]int{0, 50, 200}).Draw(t, "slowPM"),
 		sink:    rapid.SampledFrom(srcSinks).Draw(t, "sink"),
-		cancel:  rapid.SampledFrom([]string{"none", "none", "none", "before", "after", "timer"}).Draw(t, "cancel"),
+		cancel:  rapid.SampledFrom([]string{"none", "none", "none", "before", "after", "results", "timer"}).Draw(t, "cancel"),
 	}
 	c.stopAfter = -1
 	switch c.sink {
@@ -78,7 +101,10 @@ func genSrcCase(t *rapid.T) *srcCase {
 		}
 	}
 	switch c.cancel {
-	case "after":
+	case "after", "results":
+		if c.cancel == "results" && c.sink != "foreach" && c.sink != "all" {
+			c.cancel = "after" // the sink gives no result before it returns
+		}
 		c.cancelAt = rapid.IntRange(1, 10).Draw(t, "cancelAt")
 	case "timer":
 		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "cancelAt")
@@ -265,6 +291,9 @@ func (r *sourceRun[S]) run(t *rapid.T, ignore goleak.Option) *outcome[S] {
 			res.err = sink.ForEach(ctx, mapped, func(in S, v string) error {
 				res.got = append(res.got, pair[S]{in, v})
 				res.delivered++
+				if c.cancel == "results" && res.delivered == c.cancelAt {
+					h.cancel(errCancel)
+				}
 				if res.delivered == c.stopAfter {
 					res.stopped = true
 					return pipeline.ErrStop
@@ -291,6 +320,9 @@ func (r *sourceRun[S]) run(t *rapid.T, ignore goleak.Option) *outcome[S] {
 				}
 				res.got = append(res.got, pair[S]{x.Input, x.Value})
 				res.delivered++
+				if c.cancel == "results" && res.delivered == c.cancelAt {
+					h.cancel(errCancel)
+				}
 				if res.delivered == c.stopAfter {
 					res.stopped = true
 					break
@@ -308,14 +340,19 @@ func (r *sourceRun[S]) run(t *rapid.T, ignore goleak.Option) *outcome[S] {
 		timer = time.AfterFunc(time.Duration(c.cancelAt)*time.Microsecond, func() { h.cancel(errCancel) })
 	}
 	done := make(chan any)
+	var running []string
 	go func() {
 		defer func() { done <- recover() }()
 		run()
+		running = libraryGoroutines()
 	}()
 	select {
 	case v := <-done:
 		if v != nil {
 			t.Fatalf("the run panicked: %v", v)
+		}
+		if len(running) > 0 {
+			t.Fatalf("%d goroutines still in flowbar's code when the sink returned:\n%s", len(running), strings.Join(running, "\n\n"))
 		}
 	case <-time.After(runBound):
 		buf := make([]byte, 1<<20)
@@ -330,6 +367,37 @@ func (r *sourceRun[S]) run(t *rapid.T, ignore goleak.Option) *outcome[S] {
 	}
 	r.check(t, res)
 	return res
+}
+
+// libraryGoroutines returns the stacks of the goroutines other than the
+// caller's that are in flowbar's code (a frame of its stage, pipeline or
+// sink packages), at once: the sink returns only once every goroutine of
+// the run has exited, so none may be left, even one on its way out, when
+// the sink returns. (goleak, which waits for goroutines to end, does not
+// see one that outlives the sink by microseconds.)
+func libraryGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var found []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 {
+			continue // the caller
+		}
+		for _, pkg := range []string{"flowbar/flowbar/stage.", "flowbar/flowbar/pipeline.", "flowbar/flowbar/pipeline/engine.", "flowbar/flowbar/sink."} {
+			if strings.Contains(g, "github.com/"+pkg) {
+				found = append(found, g)
+				break
+			}
+		}
+	}
+	return found
 }
 
 // fromKey and fromValue give the input of a result whose sink did not
@@ -767,6 +835,7 @@ func (tr *tree) walkModel(root string) (items []stage.File, sizes map[string]int
 func canLockDirs() bool { return os.Geteuid() != 0 && runtime.GOOS != "windows" }
 
 func TestSourcesWalk(t *testing.T) {
+	sourceCases(t)
 	base := t.TempDir()
 	lock := 0
 	if canLockDirs() {
@@ -786,6 +855,7 @@ func TestSourcesWalkUnreadable(t *testing.T) {
 	if !canLockDirs() {
 		t.Skip("permissions do not stop this user")
 	}
+	sourceCases(t)
 	base := t.TempDir()
 	rapid.Check(t, func(t *rapid.T) { walkCase(t, base, 4) })
 }
@@ -992,15 +1062,63 @@ func (f *failReader) Read(b []byte) (int, error) {
 }
 
 func TestSourcesLines(t *testing.T) {
+	sourceCases(t)
 	base := t.TempDir()
 	rapid.Check(t, func(t *rapid.T) { linesCase(t, base) })
 }
 
+// pipeReader returns the read end of a pipe a goroutine writes data into
+// and closes, or, when stallAt >= 0, writes data[:stallAt] into and then
+// holds open until finish is called: a Read then blocks until the run's
+// cancellation interrupts it. finish closes the read end and waits for the
+// writer.
+func pipeReader(t *rapid.T, data []byte, stallAt int) (r *os.File, finish func()) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer w.Close()
+		if stallAt < 0 {
+			_, _ = w.Write(data) // fails once the read end is closed
+			return
+		}
+		_, _ = w.Write(data[:stallAt])
+		<-release
+	}()
+	return r, func() {
+		close(release)
+		r.Close()
+		<-done
+	}
+}
+
+// wholeLines is the number of lines of lt entirely in its first at bytes
+// when the input goes on after them (the last line is whole only at the
+// end of the input).
+func wholeLines(lt *lineText, at int) int {
+	whole := 0
+	for whole < len(lt.ends) && lt.ends[whole] <= at {
+		whole++
+	}
+	if lt.open && whole == len(lt.ends) {
+		whole--
+	}
+	return whole
+}
+
 func linesCase(t *rapid.T, base string) {
-	ignore := goleak.IgnoreCurrent()
 	lt := genLines(t)
-	how := rapid.SampledFrom([]string{"strings", "bytes", "plain", "short", "fail", "file", "osfile"}).Draw(t, "reader")
+	how := rapid.SampledFrom([]string{"strings", "bytes", "plain", "short", "fail", "file", "osfile", "pipe", "stall"}).Draw(t, "reader")
 	c := genSrcCase(t)
+	if how == "stall" {
+		// Only the cancellation ends a read that blocks.
+		c.cancel = "timer"
+		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "stallCancelAt")
+	}
 	pl, h, parent, cancel := newSrcRun[stage.Line](c)
 	defer cancel(nil)
 
@@ -1024,14 +1142,17 @@ func linesCase(t *rapid.T, base string) {
 		failAt = rapid.IntRange(0, len(lt.data)).Draw(t, "failAt")
 		src = stage.Lines(pl, &failReader{data: lt.data, failAt: failAt}, opt)
 		knowsSize = false
-		whole := 0
-		for whole < len(lt.ends) && lt.ends[whole] <= failAt {
-			whole++
+		lines = lines[:wholeLines(lt, failAt)] // a partial line is not emitted
+	case "pipe", "stall":
+		stallAt := -1
+		if how == "stall" {
+			stallAt = rapid.IntRange(0, len(lt.data)).Draw(t, "stallAt")
+			lines = lines[:wholeLines(lt, stallAt)]
 		}
-		if lt.open && whole == len(lt.ends) {
-			whole-- // the last line is not known to be whole without the end
-		}
-		lines = lines[:whole] // a partial line is not emitted
+		r, finish := pipeReader(t, lt.data, stallAt)
+		defer finish()
+		src = stage.Lines(pl, r, opt)
+		knowsSize = false
 	case "file", "osfile":
 		dir, remove := scratch(t, base)
 		defer remove()
@@ -1077,7 +1198,7 @@ func linesCase(t *rapid.T, base string) {
 			return out, err
 		},
 	}
-	res := r.run(t, ignore)
+	res := r.run(t, goleak.IgnoreCurrent())
 
 	// Every delivered line is the model's, text and number.
 	for _, pr := range res.got {
@@ -1112,6 +1233,9 @@ func linesCase(t *rapid.T, base string) {
 	}
 	complete := !res.stopped && !errors.Is(res.err, errCancel) && (c.cont || len(pipeline.ItemErrors[stage.Line](res.err)) == 0)
 	if complete {
+		if how == "stall" {
+			t.Fatalf("a read that blocks ended without the cancellation: %v", res.err)
+		}
 		if failAt >= 0 && !readFailed {
 			t.Fatalf("the reader failed at byte %d of %d; the run returned %v", failAt, len(lt.data), res.err)
 		}
@@ -1131,6 +1255,7 @@ type csvText struct {
 	data    []byte
 	records []stage.Record
 	bad     map[int64]bool // malformed records, by line
+	ends    []int          // the offset just after each record
 	header  int            // bytes of the header line, for a CSVReader that read it
 }
 
@@ -1212,6 +1337,7 @@ func genCSV(t *rapid.T, header bool) *csvText {
 		}
 		ct.records = append(ct.records, rec)
 		b = append(b, text...)
+		ct.ends = append(ct.ends, len(b))
 		line += int64(strings.Count(text, "\n"))
 	}
 	ct.data = b
@@ -1219,15 +1345,20 @@ func genCSV(t *rapid.T, header bool) *csvText {
 }
 
 func TestSourcesCSV(t *testing.T) {
+	sourceCases(t)
 	base := t.TempDir()
 	rapid.Check(t, func(t *rapid.T) { csvCase(t, base) })
 }
 
 func csvCase(t *rapid.T, base string) {
-	ignore := goleak.IgnoreCurrent()
-	how := rapid.SampledFrom([]string{"csv", "plain", "reader", "header", "file"}).Draw(t, "reader")
+	how := rapid.SampledFrom([]string{"csv", "plain", "reader", "header", "file", "pipe", "stall"}).Draw(t, "reader")
 	ct := genCSV(t, how == "header")
 	c := genSrcCase(t)
+	if how == "stall" {
+		c.cancel = "timer" // only the cancellation ends a read that blocks
+		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "stallCancelAt")
+	}
+	records := ct.records
 	pl, h, parent, cancel := newSrcRun[stage.Record](c)
 	defer cancel(nil)
 
@@ -1258,6 +1389,20 @@ func csvCase(t *rapid.T, base string) {
 			t.Fatal(err)
 		}
 		src = stage.FileCSV(pl, path, opt)
+	case "pipe", "stall":
+		stallAt := -1
+		if how == "stall" {
+			stallAt = rapid.IntRange(0, len(ct.data)).Draw(t, "stallAt")
+			whole := 0
+			for whole < len(ct.ends) && ct.ends[whole] <= stallAt {
+				whole++
+			}
+			records = records[:whole]
+		}
+		r, finish := pipeReader(t, ct.data, stallAt)
+		defer finish()
+		src = stage.CSV(pl, r, opt)
+		knowsSize = false
 	}
 	byLine := func(r stage.Record) string { return strconv.FormatInt(r.Line, 10) }
 	value := func(r stage.Record) string { return strings.Join(r.Fields, "|") }
@@ -1272,12 +1417,12 @@ func csvCase(t *rapid.T, base string) {
 			return value(rec), nil
 		},
 		model: srcModel[stage.Record]{
-			items:    ct.records,
+			items:    records,
 			srcFails: func(rec stage.Record) bool { return ct.bad[rec.Line] },
 			want:     func(rec stage.Record) string { return want[byLine(rec)] },
 		},
 	}
-	res := r.run(t, ignore)
+	res := r.run(t, goleak.IgnoreCurrent())
 
 	// Every delivered record is the model's, fields and line; every
 	// failure at the source is a parse error naming its line.
@@ -1304,7 +1449,10 @@ func csvCase(t *rapid.T, base string) {
 	if k.Weight > size {
 		t.Fatalf("csv weighed %d bytes of %d", k.Weight, size)
 	}
-	if k.In == int64(len(ct.records)) && !errors.Is(res.err, errCancel) && !res.stopped && k.Weight != size {
+	if how == "stall" && !res.stopped && !errors.Is(res.err, errCancel) && (c.cont || len(pipeline.ItemErrors[stage.Record](res.err)) == 0) {
+		t.Fatalf("a read that blocks ended without the cancellation: %v", res.err)
+	}
+	if how != "stall" && k.In == int64(len(ct.records)) && !errors.Is(res.err, errCancel) && !res.stopped && k.Weight != size {
 		t.Fatalf("csv emitted every record and weighed %d bytes of %d", k.Weight, size)
 	}
 }
