@@ -892,6 +892,8 @@ func walkCase(t *rapid.T, base string, lock int) {
 		}
 	}
 
+	nItems := files + int64(len(tr.locked))
+	var early atomic.Value // the first total a map call found wrong
 	pl, h, parent, cancel := newSrcRun[stage.File](c)
 	defer cancel(nil)
 	var opts []stage.Option
@@ -903,6 +905,23 @@ func walkCase(t *rapid.T, base string, lock int) {
 		src: stage.Walk(pl, root, append(opts, stage.WithName("walk"))...),
 		key: func(f stage.File) string { return f.Path },
 		work: func(ctx context.Context, f stage.File) (string, error) {
+			if countFirst {
+				// Every stage knows the tree's totals before its first item:
+				// the walk's, its files and unreadable directories; the
+				// map's, the files and the directories not yet failed.
+				// (Once the walk has ended, early when the run stops, its
+				// total is what it emitted.)
+				n, final := pipeline.StageOf(ctx).Total()
+				sn, sfinal := pl.Stages()[0].Total()
+				w, declared := pl.Stages()[0].WeightTotal()
+				if pl.Stages()[0].Finished() {
+					sn, sfinal, n, final = nItems, true, files, true
+				}
+				if n < files || n > nItems || !final || sn != nItems || !sfinal || w != byteSum || !declared {
+					early.CompareAndSwap(nil, fmt.Sprintf("WithCountFirst: at %s the map's total is %d, %v, the walk's %d, %v and %d bytes, %v; the tree has %d files, %d items and %d bytes",
+						f.Path, n, final, sn, sfinal, w, declared, files, nItems, byteSum))
+				}
+			}
 			if !f.Mode.IsRegular() {
 				return "", fmt.Errorf("%s: mode %v is not a regular file's", f.Path, f.Mode)
 			}
@@ -933,6 +952,9 @@ func walkCase(t *rapid.T, base string, lock int) {
 		},
 	}
 	res := r.run(t, ignore)
+	if msg := early.Load(); msg != nil {
+		t.Fatal(msg)
+	}
 
 	// The source's own promises: the failures are the locked
 	// directories' permission errors; the weight is the bytes of the files
@@ -1046,10 +1068,13 @@ func (s *shortReader) Read(b []byte) (int, error) {
 	return s.r.Read(b)
 }
 
+// A failReader with together set returns its last bytes with the error
+// in the same call, as io.Reader allows.
 type failReader struct {
-	data   []byte
-	off    int
-	failAt int
+	data     []byte
+	off      int
+	failAt   int
+	together bool
 }
 
 func (f *failReader) Read(b []byte) (int, error) {
@@ -1058,6 +1083,28 @@ func (f *failReader) Read(b []byte) (int, error) {
 	}
 	n := copy(b, f.data[f.off:f.failAt])
 	f.off += n
+	if f.together && f.off == f.failAt {
+		return n, errRead
+	}
+	return n, nil
+}
+
+// eofReader returns its last bytes with io.EOF in the same call.
+type eofReader struct {
+	data []byte
+	off  int
+	max  int
+}
+
+func (e *eofReader) Read(b []byte) (int, error) {
+	if len(b) > e.max {
+		b = b[:e.max]
+	}
+	n := copy(b, e.data[e.off:])
+	e.off += n
+	if e.off == len(e.data) {
+		return n, io.EOF
+	}
 	return n, nil
 }
 
@@ -1112,7 +1159,7 @@ func wholeLines(lt *lineText, at int) int {
 
 func linesCase(t *rapid.T, base string) {
 	lt := genLines(t)
-	how := rapid.SampledFrom([]string{"strings", "bytes", "plain", "short", "fail", "file", "osfile", "pipe", "stall"}).Draw(t, "reader")
+	how := rapid.SampledFrom([]string{"strings", "bytes", "plain", "short", "eof", "fail", "file", "osfile", "pipe", "stall"}).Draw(t, "reader")
 	c := genSrcCase(t)
 	if how == "stall" {
 		// Only the cancellation ends a read that blocks.
@@ -1138,9 +1185,12 @@ func linesCase(t *rapid.T, base string) {
 	case "short":
 		src = stage.Lines(pl, &shortReader{newBytesReader(lt.data), rapid.IntRange(1, 7000).Draw(t, "shortMax")}, opt)
 		knowsSize = false
+	case "eof":
+		src = stage.Lines(pl, &eofReader{data: lt.data, max: rapid.IntRange(1, 100_000).Draw(t, "eofMax")}, opt)
+		knowsSize = false
 	case "fail":
 		failAt = rapid.IntRange(0, len(lt.data)).Draw(t, "failAt")
-		src = stage.Lines(pl, &failReader{data: lt.data, failAt: failAt}, opt)
+		src = stage.Lines(pl, &failReader{data: lt.data, failAt: failAt, together: rapid.Bool().Draw(t, "together")}, opt)
 		knowsSize = false
 		lines = lines[:wholeLines(lt, failAt)] // a partial line is not emitted
 	case "pipe", "stall":
@@ -1351,7 +1401,7 @@ func TestSourcesCSV(t *testing.T) {
 }
 
 func csvCase(t *rapid.T, base string) {
-	how := rapid.SampledFrom([]string{"csv", "plain", "reader", "header", "file", "pipe", "stall"}).Draw(t, "reader")
+	how := rapid.SampledFrom([]string{"csv", "plain", "reader", "header", "file", "pipe", "stall", "fail"}).Draw(t, "reader")
 	ct := genCSV(t, how == "header")
 	c := genSrcCase(t)
 	if how == "stall" {
@@ -1359,6 +1409,7 @@ func csvCase(t *rapid.T, base string) {
 		c.cancelAt = rapid.IntRange(0, 3000).Draw(t, "stallCancelAt")
 	}
 	records := ct.records
+	failed := false // the reader fails: a read error ends the source
 	pl, h, parent, cancel := newSrcRun[stage.Record](c)
 	defer cancel(nil)
 
@@ -1403,6 +1454,15 @@ func csvCase(t *rapid.T, base string) {
 		defer finish()
 		src = stage.CSV(pl, r, opt)
 		knowsSize = false
+	case "fail":
+		failAt := rapid.IntRange(0, len(ct.data)).Draw(t, "failAt")
+		whole := 0
+		for whole < len(ct.ends) && ct.ends[whole] <= failAt {
+			whole++
+		}
+		records, failed = records[:whole], true
+		src = stage.CSV(pl, &failReader{data: ct.data, failAt: failAt, together: rapid.Bool().Draw(t, "together")}, opt)
+		knowsSize = false
 	}
 	byLine := func(r stage.Record) string { return strconv.FormatInt(r.Line, 10) }
 	value := func(r stage.Record) string { return strings.Join(r.Fields, "|") }
@@ -1420,6 +1480,7 @@ func csvCase(t *rapid.T, base string) {
 			items:    records,
 			srcFails: func(rec stage.Record) bool { return ct.bad[rec.Line] },
 			want:     func(rec stage.Record) string { return want[byLine(rec)] },
+			readErr:  func(err error) bool { return failed && errors.Is(err, errRead) },
 		},
 	}
 	res := r.run(t, goleak.IgnoreCurrent())
@@ -1452,7 +1513,10 @@ func csvCase(t *rapid.T, base string) {
 	if how == "stall" && !res.stopped && !errors.Is(res.err, errCancel) && (c.cont || len(pipeline.ItemErrors[stage.Record](res.err)) == 0) {
 		t.Fatalf("a read that blocks ended without the cancellation: %v", res.err)
 	}
-	if how != "stall" && k.In == int64(len(ct.records)) && !errors.Is(res.err, errCancel) && !res.stopped && k.Weight != size {
+	if failed && !res.stopped && !errors.Is(res.err, errCancel) && (c.cont || len(pipeline.ItemErrors[stage.Record](res.err)) == 0) && !errors.Is(res.err, errRead) {
+		t.Fatalf("the reader failed; the run returned %v", res.err)
+	}
+	if how != "stall" && !failed && k.In == int64(len(ct.records)) && !errors.Is(res.err, errCancel) && !res.stopped && k.Weight != size {
 		t.Fatalf("csv emitted every record and weighed %d bytes of %d", k.Weight, size)
 	}
 }
