@@ -864,7 +864,10 @@ func walkCase(t *rapid.T, base string, lock int) {
 	ignore := goleak.IgnoreCurrent()
 	tr := genTree(t, lock)
 	countFirst := rapid.Bool().Draw(t, "countFirst")
-	rootLink := rapid.IntRange(0, 4).Draw(t, "rootLink") == 0
+	// The root: the tree, a link to it, a regular file or a link to one
+	// (emitted alone), or a root that does not exist or is a broken link
+	// (one failure naming it).
+	rootKind := rapid.SampledFrom([]string{"tree", "tree", "tree", "tree", "tree", "tree", "link", "link", "file", "filelink", "missing", "brokenlink"}).Draw(t, "root")
 	c := genSrcCase(t)
 	dir, remove := scratch(t, base)
 	defer remove()
@@ -874,25 +877,59 @@ func walkCase(t *rapid.T, base string, lock int) {
 	}
 	tr.make(t, treeDir)
 	root := treeDir
-	if rootLink {
-		root = filepath.Join(dir, "link")
-		if err := os.Symlink(treeDir, root); err != nil {
+	symlink := func(target, link string) {
+		if err := os.Symlink(target, link); err != nil {
 			t.Fatal(err)
 		}
 	}
-	items, sizes := tr.walkModel(root)
+	var items []stage.File
+	sizes := map[string]int64{}
+	contents := map[string][]byte{}
+	switch rootKind {
+	case "tree", "link":
+		if rootKind == "link" {
+			root = filepath.Join(dir, "link")
+			symlink(treeDir, root)
+		}
+		items, sizes = tr.walkModel(root)
+		for _, it := range items {
+			if _, ok := sizes[it.Path]; ok {
+				rel, _ := filepath.Rel(root, it.Path)
+				contents[it.Path] = tr.files[filepath.ToSlash(rel)]
+			}
+		}
+	case "file", "filelink":
+		b := []byte(strings.Repeat("root file\n", rapid.IntRange(0, 3000).Draw(t, "rootLines")))
+		root = filepath.Join(dir, "root.txt")
+		if err := os.WriteFile(root, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if rootKind == "filelink" {
+			root = filepath.Join(dir, "rootlink")
+			symlink(filepath.Join(dir, "root.txt"), root)
+		}
+		items = []stage.File{{Path: root, Size: int64(len(b))}}
+		sizes[root], contents[root] = int64(len(b)), b
+	case "missing", "brokenlink":
+		root = filepath.Join(dir, "missing")
+		if rootKind == "brokenlink" {
+			root = filepath.Join(dir, "broken")
+			symlink(filepath.Join(dir, "missing"), root)
+		}
+		items = []stage.File{{Path: root}}
+	}
 	var files, byteSum int64
 	crcs := map[string]string{}
 	for _, it := range items {
 		if size, ok := sizes[it.Path]; ok {
 			files++
 			byteSum += size
-			rel, _ := filepath.Rel(root, it.Path)
-			crcs[it.Path] = fmt.Sprintf("%d:%08x", size, crc32.ChecksumIEEE(tr.files[filepath.ToSlash(rel)]))
+			crcs[it.Path] = fmt.Sprintf("%d:%08x", size, crc32.ChecksumIEEE(contents[it.Path]))
 		}
 	}
+	failures := int64(len(items)) - files // unreadable directories, a missing root
 
-	nItems := files + int64(len(tr.locked))
+	nItems := int64(len(items))
 	var early atomic.Value // the first total a map call found wrong
 	pl, h, parent, cancel := newSrcRun[stage.File](c)
 	defer cancel(nil)
@@ -961,8 +998,13 @@ func walkCase(t *rapid.T, base string, lock int) {
 	// it handed on, the first in lexical order; the totals it declares are
 	// the tree's.
 	for _, ie := range pipeline.ItemErrors[stage.File](res.err) {
-		if ie.Stage == "walk" && !errors.Is(ie.Err, fs.ErrPermission) {
-			t.Fatalf("walk failed %s with %v, want a permission error", ie.Input.Path, ie.Err)
+		want := fs.ErrPermission
+		if ie.Input.Path == root {
+			want = fs.ErrNotExist
+		}
+		var pe *fs.PathError
+		if ie.Stage == "walk" && (!errors.Is(ie.Err, want) || !errors.As(ie.Err, &pe)) {
+			t.Fatalf("walk failed %s with %v, want a *fs.PathError for %v", ie.Input.Path, ie.Err, want)
 		}
 	}
 	src := pl.Stages()[0]
@@ -985,8 +1027,8 @@ func walkCase(t *rapid.T, base string, lock int) {
 		t.Fatalf("WithCountFirst: %d items emitted before the totals were declared", k.In)
 	}
 	if k.In == int64(len(items)) {
-		if n, _ := src.Total(); n != files+int64(len(tr.locked)) {
-			t.Fatalf("walk Total() = %d, the tree has %d files and %d unreadable directories", n, files, len(tr.locked))
+		if n, _ := src.Total(); n != files+failures {
+			t.Fatalf("walk Total() = %d, the tree has %d files and %d entries that cannot be read", n, files, failures)
 		}
 	}
 	if work := pl.Stages()[1]; k.In == int64(len(items)) && !errors.Is(res.err, errCancel) {
@@ -1309,6 +1351,14 @@ type csvText struct {
 	header  int            // bytes of the header line, for a CSVReader that read it
 }
 
+// size is the length of record i's text.
+func (ct *csvText) size(i int) int {
+	if i == 0 {
+		return ct.ends[0] - ct.header
+	}
+	return ct.ends[i] - ct.ends[i-1]
+}
+
 func genCSV(t *rapid.T, header bool) *csvText {
 	ct := &csvText{bad: map[int64]bool{}}
 	nf := rapid.IntRange(1, 4).Draw(t, "fields")
@@ -1456,6 +1506,22 @@ func csvCase(t *rapid.T, base string) {
 		knowsSize = false
 	case "fail":
 		failAt := rapid.IntRange(0, len(ct.data)).Draw(t, "failAt")
+		// encoding/csv reports the parse error of a malformed record cut
+		// short by the failure when what was read of it shows it (a bare
+		// quote): the reader fails at the start of a malformed record or
+		// after it, never inside.
+		for i, end := range ct.ends {
+			if start := end - ct.size(i); ct.bad[ct.records[i].Line] && start < failAt && failAt < end {
+				failAt = start
+			}
+			if failAt == end-1 && ct.data[end-2] == '\r' {
+				// Nor between the \r and the \n of a CRLF: encoding/csv
+				// then reports a record that ends in a quoted field as
+				// malformed (a quote followed by \r), and under fail-fast
+				// that parse error hides the read error.
+				failAt--
+			}
+		}
 		whole := 0
 		for whole < len(ct.ends) && ct.ends[whole] <= failAt {
 			whole++
