@@ -222,7 +222,8 @@ type sourceRun[S any] struct {
 	parent  context.Context
 }
 
-// newPipeline returns the pipeline and the cancellable context of a case.
+// newSrcRun returns the pipeline of a case, its harness and its context,
+// with the function that cancels it.
 func newSrcRun[S any](c *srcCase) (*pipeline.Pipeline, *srcHarness, context.Context, context.CancelCauseFunc) {
 	var opts []pipeline.Option
 	if c.cont {
