@@ -8,9 +8,14 @@
 // of the design: conservation of items in the per-stage meters (each item
 // that enters a stage ends exactly once, in pipeline items, however many
 // outputs a flat-map makes of it), the error policies, prompt return and no
-// goroutine left behind. It also holds the misuse table (every documented
-// build-time panic), the cancellation latency test and the bounded-memory
-// test.
+// goroutine left behind. The stages drawn include the flat-maps, MapBatch,
+// MapByKey, FilterErr, MapWith and maps with retries, timeouts and rate
+// limits; TestFanoutCampaign generates graphs with a tee and several sinks
+// run by sink.Run, and the TestSources* campaigns feed generated directory
+// trees, texts and CSV files (with failing, short and stalling readers)
+// through stage.Walk, stage.Lines and stage.CSV. It also holds the misuse
+// table (every documented build-time panic), the cancellation latency test
+// and the bounded-memory test.
 //
 // # Running
 //
