@@ -41,7 +41,9 @@ func (r Record) String() string { return "line " + strconv.FormatInt(r.Line, 10)
 // with the others. A read error that is not a parse error ends the source:
 // the sink returns it. When the run is cancelled, the source stops after
 // the record it is emitting; a blocking read of an *os.File on a pipe or a
-// terminal is interrupted, as for [Lines]. r is not closed. Options: WithName, WithUnit.
+// terminal is interrupted, as for [Lines]. A record that a read error cuts
+// short in the middle of a line is not reported as malformed: the read
+// error ends the source. r is not closed. Options: WithName, WithUnit.
 // It panics if r is nil.
 func CSV(p *pipeline.Pipeline, r io.Reader, opts ...Option) *pipeline.Stream[Record, Record] {
 	if r == nil {
@@ -52,7 +54,8 @@ func CSV(p *pipeline.Pipeline, r io.Reader, opts ...Option) *pipeline.Stream[Rec
 			engine.SetWeightTotal(ctx, n)
 		}
 		defer interruptible(ctx, r)()
-		return readCSV(ctx, csv.NewReader(r), emit)
+		rr := &readRecorder{r: r}
+		return readCSV(ctx, csv.NewReader(rr), rr, emit)
 	})
 }
 
@@ -71,7 +74,7 @@ func CSVReader(p *pipeline.Pipeline, cr *csv.Reader, opts ...Option) *pipeline.S
 		panic("stage: CSVReader: the reader reuses records (ReuseRecord); every record must keep its own fields")
 	}
 	return engine.ItemSource(p, bytesSpec("CSVReader", opts), func(ctx context.Context, emit func(engine.Item[Record, Record]) bool) error {
-		return readCSV(ctx, cr, emit)
+		return readCSV(ctx, cr, nil, emit)
 	})
 }
 
@@ -92,11 +95,45 @@ func FileCSV(p *pipeline.Pipeline, path string, opts ...Option) *pipeline.Stream
 		if n, ok := remaining(f); ok {
 			engine.SetWeightTotal(ctx, n)
 		}
-		return readCSV(ctx, csv.NewReader(f), emit)
+		rr := &readRecorder{r: f}
+		return readCSV(ctx, csv.NewReader(rr), rr, emit)
 	})
 }
 
-func readCSV(ctx context.Context, cr *csv.Reader, emit func(engine.Item[Record, Record]) bool) (err error) {
+// readRecorder remembers the first read error of the reader under a
+// csv.Reader and how many bytes came before it.
+type readRecorder struct {
+	r    io.Reader
+	n    int64 // bytes read so far
+	err  error // the first error other than io.EOF
+	at   int64 // bytes read before err
+	last byte  // the last byte read before err
+}
+
+func (rr *readRecorder) Read(b []byte) (int, error) {
+	n, err := rr.r.Read(b)
+	if n > 0 {
+		rr.n += int64(n)
+		if rr.err == nil {
+			rr.last = b[n-1]
+		}
+	}
+	if err != nil && err != io.EOF && rr.err == nil {
+		rr.err, rr.at = err, rr.n
+	}
+	return n, err
+}
+
+// cutShort reports whether a parse error at the csv.Reader's offset off
+// comes from a record that the read error cut short: the reader consumed
+// everything read before the error, and that did not end with a line.
+// encoding/csv reports such a record as malformed (a quoted field followed
+// by the \r of a CRLF, a quote left open), hiding the read error.
+func (rr *readRecorder) cutShort(off int64) bool {
+	return rr != nil && rr.err != nil && off >= rr.at && rr.at > 0 && rr.last != '\n'
+}
+
+func readCSV(ctx context.Context, cr *csv.Reader, rr *readRecorder, emit func(engine.Item[Record, Record]) bool) (err error) {
 	defer func() {
 		if err != nil && ctx.Err() != nil {
 			err = ctx.Err() // a read the cancellation interrupted
@@ -116,6 +153,8 @@ func readCSV(ctx context.Context, cr *csv.Reader, emit func(engine.Item[Record, 
 		switch {
 		case err == io.EOF:
 			return nil
+		case errors.As(err, &pe) && rr.cutShort(cr.InputOffset()):
+			return fmt.Errorf("after %d bytes: %w", rr.at, rr.err)
 		case errors.As(err, &pe):
 			rec := Record{Line: int64(pe.StartLine), Fields: fields}
 			it = engine.Item[Record, Record]{Input: rec, Err: err}

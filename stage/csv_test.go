@@ -165,3 +165,43 @@ func TestCSVReadErrorEndsTheSource(t *testing.T) {
 	}
 	balanced(t, p)
 }
+
+// A read error that cuts a record short in the middle of a line (between
+// the \r and the \n of a CRLF after a quoted field, or inside a quoted
+// field) ends the source with the read error; encoding/csv alone reports
+// the record as malformed, which hid the read error under fail-fast. A
+// malformed record that was read whole is still its item's failure.
+func TestCSVReadErrorInsideARecord(t *testing.T) {
+	boom := errors.New("cable cut")
+	for _, tc := range []struct {
+		data    string
+		records int // well-formed records before the error
+		bad     int // malformed records before the error
+	}{
+		{"\"a\"\r", 0, 0},
+		{"x,y\r\n\"a\",\"b\"\r", 1, 0},
+		{"x,y\n\"a\nb", 1, 0},
+		{"x,y\n1,2,3\n", 1, 1}, // the malformed record is whole: its own failure
+	} {
+		for _, cont := range []bool{false, true} {
+			var opts []pipeline.Option
+			if cont {
+				opts = append(opts, pipeline.WithContinueOnError())
+			}
+			p := pipeline.New(opts...)
+			n, err := sink.Count(context.Background(), stage.CSV(p, &errReader{tc.data, boom}))
+			ies := pipeline.ItemErrors[stage.Record](err)
+			switch {
+			case !cont && tc.bad > 0:
+				if len(ies) != 1 {
+					t.Errorf("%q, fail-fast: error %v, want the malformed record's", tc.data, err)
+				}
+			case !errors.Is(err, boom) || len(ies) != tc.bad:
+				t.Errorf("%q, continue-on-error %v: error %v, want the read error and %d item errors", tc.data, cont, err, tc.bad)
+			case cont && n != tc.records: // under fail-fast the source's error cancels records in flight
+				t.Errorf("%q: %d records, want %d", tc.data, n, tc.records)
+			}
+			balanced(t, p)
+		}
+	}
+}
