@@ -48,6 +48,10 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	// Ctrl-C cancels ctx (while the text is made, too); a second Ctrl-C
+	// kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop)
 	path := flag.Arg(0)
 	if path == "" {
 		dir, err := os.MkdirTemp("", "wordcount")
@@ -57,14 +61,16 @@ func main() {
 		}
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "text.txt")
-		if err := generate(path, *lines); err != nil {
+		if err := generate(ctx, path, *lines); err != nil {
+			os.RemoveAll(dir) // deferred calls do not run after os.Exit
+			if ctx.Err() != nil {
+				fmt.Fprintln(os.Stderr, "wordcount: interrupted while making the text")
+				os.Exit(130)
+			}
 			fmt.Fprintln(os.Stderr, "wordcount:", err)
 			os.Exit(1)
 		}
 	}
-	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	context.AfterFunc(ctx, stop)
 	code := run(ctx, path, *out, *top, os.Stdout, os.Stderr)
 	stop()
 	if code != 0 {
@@ -138,8 +144,9 @@ func write(ctx context.Context, path string, counts map[string]int) error {
 }
 
 // generate writes n lines of words drawn from a small vocabulary, the
-// first words far more often than the last (as in real text).
-func generate(path string, n int) error {
+// first words far more often than the last (as in real text). It stops
+// with ctx's error when ctx is cancelled.
+func generate(ctx context.Context, path string, n int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -149,7 +156,11 @@ func generate(path string, n int) error {
 		"pipeline stage worker channel progress bar item input result sink source weight total " +
 		"flowbar go goroutine context error cancel batch merge walk lines record")
 	r := rand.New(rand.NewPCG(1, 2))
-	for range n {
+	for i := range n {
+		if i%65536 == 0 && ctx.Err() != nil {
+			f.Close()
+			return ctx.Err()
+		}
 		for j := range 3 + r.IntN(9) {
 			if j > 0 {
 				w.WriteByte(' ')

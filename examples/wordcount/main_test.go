@@ -61,7 +61,7 @@ func TestMissingFile(t *testing.T) {
 
 func TestInterrupted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "text.txt")
-	if err := generate(path, 1000); err != nil {
+	if err := generate(context.Background(), path, 1000); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
