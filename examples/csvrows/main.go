@@ -42,8 +42,17 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	// Ctrl-C cancels ctx (while a file is made, too); a second Ctrl-C
+	// kills the program at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	context.AfterFunc(ctx, stop)
 	if *gen > 0 {
-		if err := generate(*out, *gen); err != nil {
+		if err := generate(ctx, *out, *gen); err != nil {
+			if ctx.Err() != nil {
+				os.Remove(*out) // not a whole file
+				fmt.Fprintln(os.Stderr, "csvrows: interrupted while making", *out)
+				os.Exit(130)
+			}
 			fmt.Fprintln(os.Stderr, "csvrows:", err)
 			os.Exit(1)
 		}
@@ -61,14 +70,16 @@ func main() {
 		tmp = dir
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "rows.csv")
-		if err := generate(path, *rows); err != nil {
+		if err := generate(ctx, path, *rows); err != nil {
+			os.RemoveAll(dir) // deferred calls do not run after os.Exit
+			if ctx.Err() != nil {
+				fmt.Fprintln(os.Stderr, "csvrows: interrupted while making the file")
+				os.Exit(130)
+			}
 			fmt.Fprintln(os.Stderr, "csvrows:", err)
 			os.Exit(1)
 		}
 	}
-	// Ctrl-C cancels ctx; a second Ctrl-C kills the program at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	context.AfterFunc(ctx, stop)
 	n, total, err := process(ctx, path, os.Stderr)
 	interrupted := ctx.Err() != nil
 	stop()
@@ -87,8 +98,9 @@ func main() {
 	fmt.Printf("%d rows, total %.2f\n", n, total)
 }
 
-// generate writes a CSV file of n rows with a header.
-func generate(path string, n int) error {
+// generate writes a CSV file of n rows with a header. It stops with ctx's
+// error when ctx is cancelled.
+func generate(ctx context.Context, path string, n int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -98,6 +110,10 @@ func generate(path string, n int) error {
 	r := rand.New(rand.NewPCG(1, 2))
 	fmt.Fprintln(w, "id,item,price,quantity")
 	for i := range n {
+		if i%65536 == 0 && ctx.Err() != nil {
+			f.Close()
+			return ctx.Err()
+		}
 		fmt.Fprintf(w, "%d,%s,%.2f,%d\n", i+1, items[r.IntN(len(items))], float64(r.IntN(10000))/100, 1+r.IntN(20))
 	}
 	return errors.Join(w.Flush(), f.Close())

@@ -58,7 +58,7 @@ func TestProcessChecksTheHeader(t *testing.T) {
 
 func TestGenerateThenProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rows.csv")
-	if err := generate(path, 5000); err != nil {
+	if err := generate(context.Background(), path, 5000); err != nil {
 		t.Fatal(err)
 	}
 	n, _, err := process(context.Background(), path, io.Discard)
