@@ -248,11 +248,11 @@ func TestMapByKeyCancellation(t *testing.T) {
 				case how == "failure" && !errors.Is(err, stop):
 					t.Fatalf("err %v, want the failure", err)
 				}
-				// The failure stops the run before the failing call returns:
-				// no item starts after it. (A caller's cancellation reaches
-				// the workers within microseconds.)
-				if n := after.Load(); how == "failure" && n > 0 {
-					t.Errorf("%d items started after the failure", n)
+				// No item starts once the failure has cancelled the run; the
+				// other workers may each be inside a call that started just
+				// before and sees the cancellation at its first look.
+				if n := after.Load(); n > int64(workers-1) {
+					t.Errorf("%d items saw the run cancelled when they started, want at most the %d in flight", n, workers-1)
 				}
 				meterstest.Check(t, p)
 			})
