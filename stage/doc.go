@@ -14,7 +14,12 @@
 // each item with its own input, and [Merge] joins several streams. [Tee]
 // hands every item to several branches, each run to its own sink, and
 // [MapByKey] sends the items of each key to one worker, in input order.
-// Each is an operator of package
+// [FlatMapEmit] and [FlatMapSeq] stream a large expansion, [MapBatch] calls
+// its function on batches while each output keeps its own input,
+// [FilterErr] is a filter whose predicate may fail, and [MapWith] gives each
+// worker a value of its own (a connection, a hasher); the options
+// [WithRetry], [WithBackoff], [WithTimeout] and [WithRate] wrap each call of
+// a map's or a filter's function. Each is an operator of package
 // pipeline/engine in a file of its own; a stage of your own is written the
 // same way.
 //
