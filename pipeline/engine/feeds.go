@@ -40,26 +40,31 @@ func (f *sliceFeed[S, T]) next(r *run, buf *[]Item[S, T], want int, _ waiter) ([
 
 func (f *sliceFeed[S, T]) release([]Item[S, T]) {}
 
+func (f *sliceFeed[S, T]) setConsumers(n int) { f.consumers = int64(n) }
+
 // valueFeed is a channel of single values read by the consumers: a user's
-// channel (FromChan), or the channel a generator's goroutine fills.
-type valueFeed[T any] struct {
+// channel (FromChan), or the channel a generator's goroutine fills (of
+// values, or of items for an [ItemSource]). item makes each value an Item.
+type valueFeed[V, S, T any] struct {
 	from *Stage
-	ch   <-chan T
+	ch   <-chan V
 	// owned says that ch is fed by the source's own goroutine, which
 	// counts what it emits and closes the channel promptly on
 	// cancellation; otherwise ch is the user's channel.
 	owned     bool
-	item      func(T) Item[T, T] // builds an Item from a value
+	item      func(V) Item[S, T] // builds an Item from a value
 	consumers int                // workers reading the channel
 }
 
-func (f *valueFeed[T]) next(r *run, buf *[]Item[T, T], want int, w waiter) ([]Item[T, T], bool) {
+func (f *valueFeed[V, S, T]) setConsumers(n int) { f.consumers = n }
+
+func (f *valueFeed[V, S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) ([]Item[S, T], bool) {
 	if !f.owned && r.stopping() {
 		// Values still in a channel the user owns stay there.
 		return nil, false
 	}
 	b := (*buf)[:0]
-	var v T
+	var v V
 	var ok bool
 	select {
 	case v, ok = <-f.ch:
@@ -110,7 +115,7 @@ more:
 	return b, true
 }
 
-func (f *valueFeed[T]) release([]Item[T, T]) {}
+func (f *valueFeed[V, S, T]) release([]Item[S, T]) {}
 
 // directFeed is how the producers of a sink's input feed a sink that only
 // stores results (a batch consumer): they consume their chunks themselves,

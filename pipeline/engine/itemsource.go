@@ -29,7 +29,7 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 	st := spec.stage(p, -1)
 	s := newStream[S, T](p, st)
 	ch := make(chan Item[S, T], sourceBuffer)
-	f := &itemFeed[S, T]{s: s, ch: ch}
+	f := &valueFeed[Item[S, T], S, T]{from: st, ch: ch, owned: true, item: func(it Item[S, T]) Item[S, T] { return it }}
 	s.feed = f
 	var weigh func(T) int64
 	var describe func(S, T) string
@@ -46,62 +46,30 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 		}
 	})
 	p.starts = append(p.starts, func(r *run) {
-		goStage(r, st, 1, func(int) {
-			defer close(ch)
-			ctx := context.WithValue(r.ctx, stageKey{}, st)
-			done := r.ctx.Done()
-			send := func(it Item[S, T]) bool {
-				select {
-				case ch <- it:
-				default:
-					t := clock()
-					select {
-					case ch <- it:
-						st.m.blocked.Add(clock() - t)
-					case <-done:
-						st.m.blocked.Add(clock() - t)
-						return false
-					}
-				}
-				return true
+		send := func(it Item[S, T]) bool { return sendBlocked(r, st, ch, it) }
+		emit := func(it Item[S, T]) bool {
+			if r.stopping() {
+				return false
 			}
-			emit := func(it Item[S, T]) bool {
-				if r.stopping() {
-					return false
-				}
-				if it.Err != nil {
-					return failAtSource(r, st, it, send)
-				}
-				if !send(it) {
-					return false
-				}
-				if weigh != nil {
-					st.m.weight.Add(weigh(it.Value))
-				}
-				if describe != nil {
-					c := it
-					last.Store(&c)
-				}
-				st.m.in.Add(1)
-				st.m.out.Add(1)
-				st.m.emitted.Add(1)
-				return true
+			if it.Err != nil {
+				return failAtSource(r, st, it, send)
 			}
-			var err error
-			start := clock()
-			defer func() { st.m.busy.Add(clock() - start - st.m.blocked.Load()) }()
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						err = newPanicError(v)
-					}
-				}()
-				err = produce(ctx, emit)
-			}()
-			if err != nil && !(r.stopping() && isCancellation(r, err)) {
-				r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
+			if !send(it) {
+				return false
 			}
-		}, nil, nil)
+			if weigh != nil {
+				st.m.weight.Add(weigh(it.Value))
+			}
+			if describe != nil {
+				c := it
+				last.Store(&c)
+			}
+			st.m.in.Add(1)
+			st.m.out.Add(1)
+			st.m.emitted.Add(1)
+			return true
+		}
+		runProducer(r, st, func() { close(ch) }, func(ctx context.Context) error { return produce(ctx, emit) })
 	})
 	return s
 }
@@ -131,59 +99,6 @@ func failAtSource[S, T any](r *run, st *Stage, it Item[S, T], send func(Item[S, 
 	st.m.failed.Add(1)
 	return true
 }
-
-// itemFeed is the channel of items an [ItemSource]'s goroutine fills, read
-// by the consumers, which take what the channel holds in one go up to a
-// share of it (as [valueFeed] does).
-type itemFeed[S, T any] struct {
-	s  *Stream[S, T]
-	ch chan Item[S, T]
-}
-
-func (f *itemFeed[S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) ([]Item[S, T], bool) {
-	b := (*buf)[:0]
-	var it Item[S, T]
-	var ok bool
-	select {
-	case it, ok = <-f.ch:
-	default:
-		w.idle()
-		select {
-		case it, ok = <-f.ch:
-		case <-w.wake():
-			return nil, true
-		case <-r.ctx.Done():
-			it, ok = <-f.ch // the producer closes it promptly
-		}
-	}
-	if !ok {
-		return nil, false
-	}
-	consumers := 1
-	if f.s.to != nil {
-		consumers = max(f.s.to.workers, 1)
-	}
-	if share := len(f.ch) / (2 * consumers); share < want {
-		want = max(share, 1)
-	}
-	b = append(b, it)
-more:
-	for len(b) < want {
-		select {
-		case it, ok = <-f.ch:
-			if !ok {
-				break more
-			}
-			b = append(b, it)
-		default:
-			break more
-		}
-	}
-	*buf = b
-	return b, true
-}
-
-func (f *itemFeed[S, T]) release([]Item[S, T]) {}
 
 // PairSource adds a source that emits, in order, an item for each index i
 // of keys whose pipeline input is keys[i] and whose value is values[i] (a

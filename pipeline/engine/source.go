@@ -88,7 +88,7 @@ func ChanSource[T any](p *Pipeline, spec SourceSpec, ch <-chan T) *Stream[T, T] 
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
 	s.sourceless = true
-	f := &valueFeed[T]{from: st, ch: ch}
+	f := &valueFeed[T, T, T]{from: st, ch: ch}
 	s.feed = f
 	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
 	return s
@@ -135,55 +135,72 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
 	ch := make(chan T, sourceBuffer)
-	f := &valueFeed[T]{from: st, ch: ch, owned: true}
+	f := &valueFeed[T, T, T]{from: st, ch: ch, owned: true}
 	s.feed = f
 	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
 	p.starts = append(p.starts, func(r *run) {
-		goStage(r, st, 1, func(int) {
-			defer close(ch)
-			ctx := context.WithValue(r.ctx, stageKey{}, st)
-			done := r.ctx.Done()
-			emit := func(v T) bool {
-				if r.stopping() {
-					// The fast path below would still succeed while the
-					// next stage drains the buffer after the
-					// cancellation, and the producer would go on.
-					return false
-				}
-				select {
-				case ch <- v:
-				default:
-					// The next stage is full: the time waiting is the
-					// source's blocked time, not its work.
-					t := clock()
-					select {
-					case ch <- v:
-						st.m.blocked.Add(clock() - t)
-					case <-done:
-						st.m.blocked.Add(clock() - t)
-						return false
-					}
-				}
-				st.m.in.Add(1)
-				st.m.out.Add(1)
-				st.m.emitted.Add(1)
-				return true
+		emit := func(v T) bool {
+			if r.stopping() {
+				// The fast path of the send would still succeed while
+				// the next stage drains the buffer after the
+				// cancellation, and the producer would go on.
+				return false
 			}
-			var err error
-			start := clock()
-			defer func() { st.m.busy.Add(clock() - start - st.m.blocked.Load()) }()
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						err = newPanicError(v)
-					}
-				}()
-				err = produce(ctx, emit)
-			}()
-			if err != nil && !(r.stopping() && isCancellation(r, err)) {
-				r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
+			if !sendBlocked(r, st, ch, v) {
+				return false
 			}
-		}, nil, nil)
+			st.m.in.Add(1)
+			st.m.out.Add(1)
+			st.m.emitted.Add(1)
+			return true
+		}
+		runProducer(r, st, func() { close(ch) }, func(ctx context.Context) error { return produce(ctx, emit) })
 	})
 	return s
+}
+
+// runProducer runs produce on a source's own goroutine, then closeOut:
+// produce's ctx carries the stage (for AddWeight and SetTotal), a panic in
+// it becomes its error, an error not caused by the run's cancellation
+// becomes the run's, and the time it did not spend blocked is the source's
+// busy time.
+func runProducer(r *run, st *Stage, closeOut func(), produce func(ctx context.Context) error) {
+	goStage(r, st, 1, func(int) {
+		defer closeOut()
+		ctx := context.WithValue(r.ctx, stageKey{}, st)
+		var err error
+		start := clock()
+		defer func() { st.m.busy.Add(clock() - start - st.m.blocked.Load()) }()
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					err = newPanicError(v)
+				}
+			}()
+			err = produce(ctx)
+		}()
+		if err != nil && !(r.stopping() && isCancellation(r, err)) {
+			r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
+		}
+	}, nil, nil)
+}
+
+// sendBlocked sends v on a source's channel. When the next stage is full
+// it waits, and the time waiting is the source's blocked time, not its
+// work; it returns false if the run ends first.
+func sendBlocked[V any](r *run, st *Stage, ch chan<- V, v V) bool {
+	select {
+	case ch <- v:
+		return true
+	default:
+	}
+	t := clock()
+	select {
+	case ch <- v:
+		st.m.blocked.Add(clock() - t)
+		return true
+	case <-r.ctx.Done():
+		st.m.blocked.Add(clock() - t)
+		return false
+	}
 }

@@ -136,11 +136,8 @@ func (s *Stream[S, T]) attach(to *Stage, how consumer, store func([]Item[S, T]) 
 	if s.describe != nil {
 		s.recycle = false
 	}
-	switch f := any(s.feed).(type) {
-	case *sliceFeed[S, T]:
-		f.consumers = int64(to.workers)
-	case *valueFeed[S]:
-		f.consumers = to.workers
+	if f, ok := any(s.feed).(interface{ setConsumers(n int) }); ok {
+		f.setConsumers(to.workers) // for guided reads
 	}
 	if s.feed != nil {
 		return s.feed
