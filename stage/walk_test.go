@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/flowbar/flowbar/internal/nobody"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -142,7 +143,7 @@ func TestWalkMissingRootIsAnItemError(t *testing.T) {
 // A directory that cannot be listed fails as an item, and the rest of the
 // tree is still walked (under continue-on-error).
 func TestWalkUnreadableDirectory(t *testing.T) {
-	if runAsNobody(t, "TestWalkUnreadableDirectory") {
+	if nobody.Rerun(t, "TestWalkUnreadableDirectory") {
 		return
 	}
 	if os.Geteuid() == 0 || runtime.GOOS == "windows" {

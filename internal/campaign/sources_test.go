@@ -26,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 
+	"github.com/flowbar/flowbar/internal/nobody"
 	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/sink"
 	"github.com/flowbar/flowbar/stage"
@@ -850,7 +851,7 @@ func TestSourcesWalk(t *testing.T) {
 // root, on Linux, the test runs again as nobody, as stage's own test of an
 // unreadable directory does.
 func TestSourcesWalkUnreadable(t *testing.T) {
-	if asNobody(t, "TestSourcesWalkUnreadable") {
+	if nobody.Rerun(t, "TestSourcesWalkUnreadable") {
 		return
 	}
 	if !canLockDirs() {

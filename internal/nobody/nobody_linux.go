@@ -1,4 +1,4 @@
-package campaign
+package nobody
 
 import (
 	"io"
@@ -10,16 +10,21 @@ import (
 	"testing"
 )
 
-// asNobody runs the test name again as the user nobody when the process
-// runs as root (whom permissions do not stop), from a copy of the test
-// binary in a directory nobody can use, and reports whether it did so
-// (the test then passed or failed with that run).
-func asNobody(t *testing.T, name string) bool {
+// env is set in the environment of the run as nobody.
+const env = "FLOWBAR_TEST_AS_NOBODY"
+
+// Rerun runs the test named name again as user and group 65534 (nobody)
+// when the process runs as root, from a copy of the test binary in a
+// temporary directory nobody can use, and reports whether it did: the
+// caller returns then, the test having passed or failed with that run.
+// The child's output is logged. It returns false when not root, and in the
+// run as nobody.
+func Rerun(t testing.TB, name string) bool {
 	t.Helper()
-	if os.Geteuid() != 0 || os.Getenv("FLOWBAR_TEST_AS_NOBODY") != "" {
+	if os.Geteuid() != 0 || os.Getenv(env) != "" {
 		return false
 	}
-	shared, err := os.MkdirTemp("", "flowbar-campaign-nobody")
+	shared, err := os.MkdirTemp("", "flowbar-nobody")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,13 +36,13 @@ func asNobody(t *testing.T, name string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe := filepath.Join(shared, "campaign.test")
+	exe := filepath.Join(shared, filepath.Base(self))
 	if err := copyExe(self, exe); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^"+name+"$", "-test.count=1", "-test.v")
 	cmd.Dir = shared
-	cmd.Env = append(os.Environ(), "FLOWBAR_TEST_AS_NOBODY=1", "TMPDIR="+shared)
+	cmd.Env = append(os.Environ(), env+"=1", "TMPDIR="+shared)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
