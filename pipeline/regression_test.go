@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowbar/flowbar/internal/meterstest"
@@ -269,10 +270,12 @@ func TestChanSourceLeavesValuesAfterCancel(t *testing.T) {
 		close(ch)
 		ctx, cancel := context.WithCancel(context.Background())
 		p := pipeline.New(pipeline.WithChunkSize(1))
+		// The first call cancels, whichever worker makes it: a worker
+		// held up before its call must not leave the other one free to
+		// take the whole channel.
+		var once sync.Once
 		fn := func(_ context.Context, x int) (int, error) {
-			if x == 10 {
-				cancel()
-			}
+			once.Do(cancel)
 			return x, nil
 		}
 		var m *pipeline.Stream[int, int]

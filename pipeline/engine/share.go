@@ -34,6 +34,11 @@ type inbox[S, T any] struct {
 	// running counts the workers reading the inbox whose operator has not
 	// returned (see Worker.finish).
 	running atomic.Int32
+	// taking counts the workers inside the inlet's next, and those that
+	// took items from it and have not yet published them in their slot: a
+	// worker that finds the input ended stays while it is not zero, since
+	// those items may be ones it could share.
+	taking atomic.Int32
 	// idle counts the workers waiting for input or for a share; read once
 	// per chunk, a chunk taken while it is not zero is shared from the
 	// start.
@@ -65,14 +70,18 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				}
 				return w.publish(items), true, false
 			}
+			b.taking.Add(1)
 			items, ok := b.in.next(w.r, &w.buf, w.want(), w)
 			if w.waiting {
 				w.waiting = false
 				b.idle.Add(-1)
 			}
-			switch {
-			case ok && items != nil:
+			if ok && items != nil {
+				w.taken = true // released by startChunk once published
 				return w.publish(items), true, false
+			}
+			b.taking.Add(-1)
+			switch {
 			case ok && tick != nil:
 				return nil, true, true
 			case ok:
@@ -84,7 +93,7 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 		if c := w.steal(); c != nil {
 			return c, true, false
 		}
-		if !w.stealable() {
+		if !w.stealable() && (b.taking.Load() == 0 || w.r.stopping()) {
 			return nil, false, false
 		}
 		w.idle()

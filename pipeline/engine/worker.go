@@ -63,7 +63,10 @@ type Worker[SI, I, SO, O any] struct {
 	// finishing is set once the operator has returned: the worker then
 	// accounts for the input left unread, never for a sibling's items.
 	finishing bool
-	itemT     int64 // timed: when the last item started
+	// taken says that the chunk fetched last came from the input and is
+	// still counted in the inbox's taking until startChunk publishes it.
+	taken bool
+	itemT int64 // timed: when the last item started
 	// counts since the current chunk started
 	n, failed, dropped, cancelled, weight int64
 	timer                                 *time.Timer
@@ -232,6 +235,10 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 			// them after it loads the chunk from the slot.
 			w.in.slots[w.slot()].Store(c)
 		}
+	}
+	if w.taken {
+		w.taken = false
+		w.in.taking.Add(-1) // the chunk is where the siblings look
 	}
 	if w.seq != nil {
 		w.beginOrdered(len(c.items))
