@@ -239,14 +239,20 @@ func (t *tracker) inputWaiting(c pipeline.Counts) bool {
 	return handed > c.In
 }
 
-// outputWaiting reports whether items the stage emitted wait to be taken
-// by the stages it feeds.
+// outputWaiting reports whether items the stage emitted (a generator's:
+// queued) wait to be taken by the stages it feeds.
 func (t *tracker) outputWaiting(c pipeline.Counts) bool {
 	var taken int64
 	for _, d := range t.downs {
 		taken += d.st.Counts().In
 	}
-	return len(t.downs) > 0 && c.Emitted > taken
+	emitted := c.Emitted
+	if len(t.ups) == 0 {
+		// A generator counts its items in as it queues them and out as
+		// the next stage takes them.
+		emitted = max(emitted, c.In-c.Failed-c.Dropped-c.Cancelled)
+	}
+	return len(t.downs) > 0 && emitted > taken
 }
 
 // hasInsight reports whether the stage's workers' time can be shown: not

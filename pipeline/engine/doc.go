@@ -6,10 +6,11 @@
 //
 // A stage reads one or more typed [Stream]s and writes one. What moves the
 // items of a stream to its consumer is an edge, chosen when the consumer
-// attaches: index ranges of a slice, a channel of values, a bounded channel
-// of chunks between the workers of two stages, or, for a sink that only
-// stores results, the producers storing their own chunks. Stage code never
-// sees which.
+// attaches: index ranges of a slice, a user's channel of values, a queue
+// that a generator's goroutine fills and workers take chunks of, a bounded
+// channel of chunks between the workers of two stages, or, for a sink that
+// only stores results, the producers storing their own chunks. Stage code
+// never sees which.
 //
 // A stage's behaviour is an [Operator]: its Work method runs once on each
 // of the stage's workers with a [Worker], through which it reads items

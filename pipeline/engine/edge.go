@@ -14,7 +14,7 @@ import (
 //	producer            consumer                      edge
 //	slice source        any                           sliceFeed: index ranges of the slice, no goroutine
 //	channel source      any                           valueFeed: the consumers receive from the channel
-//	generator source    any                           valueFeed on the generator's own channel
+//	generator source    any                           sourceQueue: the generator appends, consumers take chunks
 //	workers             a sink that only stores       directFeed: the producers store their own chunks
 //	workers             anything else                 chunkEdge: a bounded channel of chunks
 //

@@ -42,29 +42,24 @@ func (f *sliceFeed[S, T]) release([]Item[S, T]) {}
 
 func (f *sliceFeed[S, T]) setConsumers(n int) { f.consumers = int64(n) }
 
-// valueFeed is a channel of single values read by the consumers: a user's
-// channel (FromChan), or the channel a generator's goroutine fills (of
-// values, or of items for an [ItemSource]). item makes each value an Item.
-type valueFeed[V, S, T any] struct {
-	from *Stage
-	ch   <-chan V
-	// owned says that ch is fed by the source's own goroutine, which
-	// counts what it emits and closes the channel promptly on
-	// cancellation; otherwise ch is the user's channel.
-	owned     bool
-	item      func(V) Item[S, T] // builds an Item from a value
+// valueFeed is a user's channel of values (FromChan), read by the
+// consumers. item makes each value an Item.
+type valueFeed[T any] struct {
+	from      *Stage
+	ch        <-chan T
+	item      func(T) Item[T, T] // builds an Item from a value
 	consumers int                // workers reading the channel
 }
 
-func (f *valueFeed[V, S, T]) setConsumers(n int) { f.consumers = n }
+func (f *valueFeed[T]) setConsumers(n int) { f.consumers = n }
 
-func (f *valueFeed[V, S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) ([]Item[S, T], bool) {
-	if !f.owned && r.stopping() {
+func (f *valueFeed[T]) next(r *run, buf *[]Item[T, T], want int, w waiter) ([]Item[T, T], bool) {
+	if r.stopping() {
 		// Values still in a channel the user owns stay there.
 		return nil, false
 	}
 	b := (*buf)[:0]
-	var v V
+	var v T
 	var ok bool
 	select {
 	case v, ok = <-f.ch:
@@ -75,19 +70,16 @@ func (f *valueFeed[V, S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter)
 		case <-w.wake():
 			return nil, true
 		case <-r.ctx.Done():
-			if !f.owned {
-				// A channel the user owns may never close: stop reading it.
-				return nil, false
-			}
-			v, ok = <-f.ch // our own producer closes it promptly
+			// A channel the user owns may never close: stop reading it.
+			return nil, false
 		}
 	}
 	if !ok {
 		return nil, false
 	}
 	// Guided self-scheduling, as for slices: never take more than a share
-	// of what the channel holds, so that the last values (often the slow
-	// ones of a walk) spread over every worker.
+	// of what the channel holds, so that the last values spread over every
+	// worker.
 	if share := len(f.ch) / (2 * f.consumers); share < want {
 		want = max(share, 1)
 	}
@@ -104,18 +96,16 @@ more:
 			break more
 		}
 	}
-	if !f.owned {
-		// No producer goroutine counts for the source: count here.
-		n := int64(len(b))
-		f.from.m.in.Add(n)
-		f.from.m.out.Add(n)
-		f.from.m.emitted.Add(n)
-	}
+	// No producer goroutine counts for the source: count here.
+	n := int64(len(b))
+	f.from.m.in.Add(n)
+	f.from.m.out.Add(n)
+	f.from.m.emitted.Add(n)
 	*buf = b
 	return b, true
 }
 
-func (f *valueFeed[V, S, T]) release([]Item[S, T]) {}
+func (f *valueFeed[T]) release([]Item[T, T]) {}
 
 // directFeed is how the producers of a sink's input feed a sink that only
 // stores results (a batch consumer): they consume their chunks themselves,

@@ -26,50 +26,23 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	st := spec.stage(p, -1)
-	s := newStream[S, T](p, st)
-	ch := make(chan Item[S, T], sourceBuffer)
-	f := &valueFeed[Item[S, T], S, T]{from: st, ch: ch, owned: true, item: func(it Item[S, T]) Item[S, T] { return it }}
-	s.feed = f
-	var weigh func(T) int64
-	var describe func(S, T) string
-	var last atomic.Pointer[Item[S, T]]
-	s.onAttach = append(s.onAttach, func() {
-		weigh, describe = s.weigh, s.describe
-		if describe != nil {
-			st.desc = func() string {
-				if it := last.Load(); it != nil {
-					return describe(it.Input, it.Value)
-				}
-				return ""
-			}
-		}
-	})
+	s, q, emitted := queuedSource[S, T](p, spec)
 	p.starts = append(p.starts, func(r *run) {
-		send := func(it Item[S, T]) bool { return sendBlocked(r, st, ch, it) }
+		send := func(it Item[S, T]) bool { return q.put(r, s.from, it) }
 		emit := func(it Item[S, T]) bool {
 			if r.stopping() {
 				return false
 			}
 			if it.Err != nil {
-				return failAtSource(r, st, it, send)
+				return failAtSource(r, s.from, it, send)
 			}
 			if !send(it) {
 				return false
 			}
-			if weigh != nil {
-				st.m.weight.Add(weigh(it.Value))
-			}
-			if describe != nil {
-				c := it
-				last.Store(&c)
-			}
-			st.m.in.Add(1)
-			st.m.out.Add(1)
-			st.m.emitted.Add(1)
+			emitted(it)
 			return true
 		}
-		runProducer(r, st, func() { close(ch) }, func(ctx context.Context) error { return produce(ctx, emit) })
+		runProducer(r, s.from, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
 	})
 	return s
 }

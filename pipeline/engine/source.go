@@ -88,7 +88,7 @@ func ChanSource[T any](p *Pipeline, spec SourceSpec, ch <-chan T) *Stream[T, T] 
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
 	s.sourceless = true
-	f := &valueFeed[T, T, T]{from: st, ch: ch}
+	f := &valueFeed[T]{from: st, ch: ch}
 	s.feed = f
 	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
 	return s
@@ -116,10 +116,6 @@ func itemMaker[T any](st *Stage, s *Stream[T, T]) func(T) Item[T, T] {
 	}
 }
 
-// sourceBuffer is the capacity, in items, of the channel between a source's
-// own goroutine ([FuncSource]) and the next stage.
-const sourceBuffer = 1024
-
 // FuncSource adds a source whose one goroutine runs produce, which calls
 // emit for each value in order. emit blocks while the next stage is busy and
 // returns false once the run is cancelled; produce should then return. An
@@ -132,31 +128,59 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	st := spec.stage(p, -1)
-	s := newStream[T, T](p, st)
-	ch := make(chan T, sourceBuffer)
-	f := &valueFeed[T, T, T]{from: st, ch: ch, owned: true}
-	s.feed = f
-	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })
+	s, q, emitted := queuedSource[T, T](p, spec)
 	p.starts = append(p.starts, func(r *run) {
 		emit := func(v T) bool {
-			if r.stopping() {
-				// The fast path of the send would still succeed while
-				// the next stage drains the buffer after the
-				// cancellation, and the producer would go on.
+			it := Item[T, T]{Input: v, Value: v}
+			if r.stopping() || !q.put(r, s.from, it) {
+				// Checked first: the queue would still take items while
+				// the next stage drains it after the cancellation, and
+				// the producer would go on.
 				return false
 			}
-			if !sendBlocked(r, st, ch, v) {
-				return false
-			}
-			st.m.in.Add(1)
-			st.m.out.Add(1)
-			st.m.emitted.Add(1)
+			emitted(it)
 			return true
 		}
-		runProducer(r, st, func() { close(ch) }, func(ctx context.Context) error { return produce(ctx, emit) })
+		runProducer(r, s.from, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
 	})
 	return s
+}
+
+// queuedSource adds the stage and the stream of a source whose own
+// goroutine feeds a [sourceQueue], and returns them with emitted, which the
+// producer calls for each item once queued: it counts it in, and weighs
+// and records it when the stream asks. (The queue counts the items out as
+// the next stage takes them, so In - Out is what waits in the queue.)
+func queuedSource[S, T any](p *Pipeline, spec SourceSpec) (*Stream[S, T], *sourceQueue[S, T], func(Item[S, T])) {
+	st := spec.stage(p, -1)
+	s := newStream[S, T](p, st)
+	q := newSourceQueue[S, T](st)
+	s.feed = q
+	var weigh func(T) int64
+	var describe func(S, T) string
+	var last atomic.Pointer[Item[S, T]]
+	s.onAttach = append(s.onAttach, func() {
+		weigh, describe = s.weigh, s.describe
+		if describe != nil {
+			st.desc = func() string {
+				if it := last.Load(); it != nil {
+					return describe(it.Input, it.Value)
+				}
+				return ""
+			}
+		}
+	})
+	emitted := func(it Item[S, T]) {
+		if weigh != nil {
+			st.m.weight.Add(weigh(it.Value))
+		}
+		if describe != nil {
+			c := it
+			last.Store(&c)
+		}
+		st.m.in.Add(1)
+	}
+	return s, q, emitted
 }
 
 // runProducer runs produce on a source's own goroutine, then closeOut:
@@ -183,24 +207,4 @@ func runProducer(r *run, st *Stage, closeOut func(), produce func(ctx context.Co
 			r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
 		}
 	}, nil, nil)
-}
-
-// sendBlocked sends v on a source's channel. When the next stage is full
-// it waits, and the time waiting is the source's blocked time, not its
-// work; it returns false if the run ends first.
-func sendBlocked[V any](r *run, st *Stage, ch chan<- V, v V) bool {
-	select {
-	case ch <- v:
-		return true
-	default:
-	}
-	t := clock()
-	select {
-	case ch <- v:
-		st.m.blocked.Add(clock() - t)
-		return true
-	case <-r.ctx.Done():
-		st.m.blocked.Add(clock() - t)
-		return false
-	}
 }
