@@ -26,9 +26,9 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	s, q, emitted := queuedSource[S, T](p, spec)
+	s, q, weight, emitted := queuedSource[S, T](p, spec)
 	p.starts = append(p.starts, func(r *run) {
-		send := func(it Item[S, T]) bool { return q.put(r, s.from, it) }
+		send := func(it Item[S, T]) bool { return q.put(r, s.from, it, 0, 0) }
 		emit := func(it Item[S, T]) bool {
 			if r.stopping() {
 				return false
@@ -36,7 +36,7 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 			if it.Err != nil {
 				return failAtSource(r, s.from, it, send)
 			}
-			if !send(it) {
+			if !q.put(r, s.from, it, 1, weight(it)) {
 				return false
 			}
 			emitted(it)

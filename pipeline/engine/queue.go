@@ -25,6 +25,11 @@ type sourceQueue[S, T any] struct {
 	waiters   int  // consumers waiting for items
 	full      bool // the producer waits for room
 	consumers int  // workers reading the queue
+	// The producer's counts not yet on the source's meters: items
+	// queued (in) and their weight, published every countEvery items,
+	// before the producer waits and when a consumer takes items (which
+	// is before the items are counted out, so that Out never passes In).
+	pendIn, pendWeight int64
 	// ready wakes a waiting consumer, room the producer, and done, closed
 	// with the queue, every consumer. Waits are on channels, so that a
 	// waiting goroutine is durably blocked (testing/synctest).
@@ -43,13 +48,20 @@ func newSourceQueue[S, T any](from *Stage) *sourceQueue[S, T] {
 
 func (q *sourceQueue[S, T]) setConsumers(n int) { q.consumers = max(n, 1) }
 
-// put queues it, waiting while sourceBuffer items are queued; it reports
-// false, having queued nothing, if the run is cancelled first. The time
-// waiting is the source's blocked time.
-func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T]) bool {
+// countEvery is how many items a source's goroutine queues between two
+// updates of its meters.
+const countEvery = 64
+
+// put queues it, waiting while sourceBuffer items are queued, and counts
+// in items and weight for the source (in is 0 for a failure record, which
+// was counted when it failed); it reports false, having queued and counted
+// nothing, if the run is cancelled first. The time waiting is the source's
+// blocked time.
+func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T], in, weight int64) bool {
 	q.mu.Lock()
 	for len(q.items)-q.head >= sourceBuffer {
 		q.full = true
+		q.publish()
 		q.mu.Unlock()
 		t := clock()
 		select {
@@ -68,6 +80,11 @@ func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T]) bool {
 		q.items, q.head = q.items[:n], 0
 	}
 	q.items = append(q.items, it)
+	q.pendIn += in
+	q.pendWeight += weight
+	if q.pendIn >= countEvery {
+		q.publish()
+	}
 	wake := q.waiters > 0
 	q.mu.Unlock()
 	if wake {
@@ -76,9 +93,23 @@ func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T]) bool {
 	return true
 }
 
+// publish adds the producer's pending counts to the source's meters. The
+// caller holds mu.
+func (q *sourceQueue[S, T]) publish() {
+	m := &q.from.m
+	if q.pendIn != 0 {
+		m.in.Add(q.pendIn)
+	}
+	if q.pendWeight != 0 {
+		m.weight.Add(q.pendWeight)
+	}
+	q.pendIn, q.pendWeight = 0, 0
+}
+
 // close is called once the producer has returned.
 func (q *sourceQueue[S, T]) close() {
 	q.mu.Lock()
+	q.publish()
 	q.closed = true
 	q.mu.Unlock()
 	close(q.done)
@@ -109,6 +140,7 @@ func (q *sourceQueue[S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) 
 				q.full = false
 			}
 			wakeSibling := left > 0 && q.waiters > 0
+			q.publish()
 			q.mu.Unlock()
 			if wakeProducer {
 				signal(q.room)

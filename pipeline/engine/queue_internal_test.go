@@ -26,7 +26,7 @@ func newQueueRun(ctx context.Context) *run {
 func putN(t *testing.T, q *sourceQueue[int, int], r *run, st *Stage, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		if !q.put(r, st, Item[int, int]{Input: i, Value: i}) {
+		if !q.put(r, st, Item[int, int]{Input: i, Value: i}, 1, 2) {
 			t.Fatalf("put %d: refused", i)
 		}
 	}
@@ -34,13 +34,17 @@ func putN(t *testing.T, q *sourceQueue[int, int], r *run, st *Stage, from, n int
 
 // A consumer takes queued items as a chunk, at most its share of what is
 // queued (guided self-scheduling) and at most what it wants, in order; the
-// source counts out what is taken.
+// source counts items in (and their weight) as they are queued, every
+// countEvery items, and out as they are taken, never more out than in.
 func TestSourceQueueTakesChunks(t *testing.T) {
 	st := &Stage{}
 	q := newSourceQueue[int, int](st)
 	q.setConsumers(2)
 	r := newQueueRun(context.Background())
 	putN(t, q, r, st, 0, 1000)
+	if in := st.m.in.Load(); in != 1000/countEvery*countEvery {
+		t.Errorf("%d counted in after 1000 queued, want %d", in, 1000/countEvery*countEvery)
+	}
 	var buf []Item[int, int]
 	w := &queueWaiter{}
 	var got []int
@@ -50,6 +54,9 @@ func TestSourceQueueTakesChunks(t *testing.T) {
 			t.Fatal("next: ended")
 		}
 		got = append(got, len(b))
+		if in, w := st.m.in.Load(), st.m.weight.Load(); in != 1000 || w != 2000 {
+			t.Errorf("%d in, weight %d once items are taken, want 1000 and 2000", in, w)
+		}
 		if b[0].Input != int(st.m.out.Load())-len(b) {
 			t.Fatalf("chunk starts at %d after %d taken", b[0].Input, st.m.out.Load()-int64(len(b)))
 		}
@@ -137,7 +144,7 @@ func TestSourceQueueIsBounded(t *testing.T) {
 		r := newQueueRun(ctx)
 		putN(t, q, r, st, 0, sourceBuffer)
 		done := make(chan bool)
-		go func() { done <- q.put(r, st, Item[int, int]{Input: sourceBuffer}) }()
+		go func() { done <- q.put(r, st, Item[int, int]{Input: sourceBuffer}, 1, 2) }()
 		synctest.Wait()
 		select {
 		case <-done:
@@ -162,7 +169,7 @@ func TestSourceQueueIsBounded(t *testing.T) {
 			t.Errorf("blocked %v, want 1s", b)
 		}
 		putN(t, q, r, st, sourceBuffer+1, sourceBuffer/2-1)
-		go func() { done <- q.put(r, st, Item[int, int]{Input: -1}) }()
+		go func() { done <- q.put(r, st, Item[int, int]{Input: -1}, 1, 2) }()
 		synctest.Wait()
 		cancel()
 		if <-done {

@@ -128,11 +128,11 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	s, q, emitted := queuedSource[T, T](p, spec)
+	s, q, weight, emitted := queuedSource[T, T](p, spec)
 	p.starts = append(p.starts, func(r *run) {
 		emit := func(v T) bool {
 			it := Item[T, T]{Input: v, Value: v}
-			if r.stopping() || !q.put(r, s.from, it) {
+			if r.stopping() || !q.put(r, s.from, it, 1, weight(it)) {
 				// Checked first: the queue would still take items while
 				// the next stage drains it after the cancellation, and
 				// the producer would go on.
@@ -147,11 +147,13 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 }
 
 // queuedSource adds the stage and the stream of a source whose own
-// goroutine feeds a [sourceQueue], and returns them with emitted, which the
-// producer calls for each item once queued: it counts it in, and weighs
-// and records it when the stream asks. (The queue counts the items out as
-// the next stage takes them, so In - Out is what waits in the queue.)
-func queuedSource[S, T any](p *Pipeline, spec SourceSpec) (*Stream[S, T], *sourceQueue[S, T], func(Item[S, T])) {
+// goroutine feeds a [sourceQueue], and returns them with weight, the
+// weight of an item (0 unless the stream weighs its items), and emitted,
+// which the producer calls for each item once queued to record it for the
+// description when the stream asks. (The queue counts the items in as
+// they are queued and out as the next stage takes them, so In - Out is
+// what waits in the queue.)
+func queuedSource[S, T any](p *Pipeline, spec SourceSpec) (*Stream[S, T], *sourceQueue[S, T], func(Item[S, T]) int64, func(Item[S, T])) {
 	st := spec.stage(p, -1)
 	s := newStream[S, T](p, st)
 	q := newSourceQueue[S, T](st)
@@ -170,17 +172,19 @@ func queuedSource[S, T any](p *Pipeline, spec SourceSpec) (*Stream[S, T], *sourc
 			}
 		}
 	})
-	emitted := func(it Item[S, T]) {
-		if weigh != nil {
-			st.m.weight.Add(weigh(it.Value))
+	weight := func(it Item[S, T]) int64 {
+		if weigh == nil {
+			return 0
 		}
+		return weigh(it.Value)
+	}
+	emitted := func(it Item[S, T]) {
 		if describe != nil {
 			c := it
 			last.Store(&c)
 		}
-		st.m.in.Add(1)
 	}
-	return s, q, emitted
+	return s, q, weight, emitted
 }
 
 // runProducer runs produce on a source's own goroutine, then closeOut:
