@@ -44,13 +44,9 @@ func campaignFn(failEvery, panicEvery int) func(context.Context, int) (int, erro
 func duplicator(ctx context.Context, nc *nats.Conn, stage string, fn func(context.Context, int) (int, error)) {
 	js, _ := jetstream.New(nc)
 	for ctx.Err() == nil {
-		cons, err := js.Consumer(ctx, "FLOWBAR-WORK-"+stage, "workers")
-		if err != nil {
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-ctx.Done():
-			}
-			continue
+		cons := jobConsumer(ctx, js, stage)
+		if cons == nil {
+			return
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) {
 			var body []byte

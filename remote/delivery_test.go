@@ -99,10 +99,9 @@ func TestMaxDeliver(t *testing.T) {
 		defer close(rogue)
 		js, _ := jetstream.New(nc)
 		for ctx.Err() == nil {
-			cons, err := js.Consumer(ctx, "FLOWBAR-WORK-doomed", "workers")
-			if err != nil {
-				time.Sleep(20 * time.Millisecond)
-				continue
+			cons := jobConsumer(ctx, js, "doomed")
+			if cons == nil {
+				return
 			}
 			cc, err := cons.Consume(func(m jetstream.Msg) { naks.Add(1); _ = m.Nak() })
 			if err == nil {
@@ -199,13 +198,23 @@ func TestVersionMismatch(t *testing.T) {
 func TestVersionMismatchWorker(t *testing.T) {
 	s := startServer(t)
 	nc := connect(t, s)
-	// The driver does not listen to heartbeats here: publish work directly.
+	// The driver does not listen to heartbeats here: set the job up and
+	// publish work directly (the results consumer last, as the driver
+	// does: workers take the job once it exists).
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "FLOWBAR-WORK-v", Subjects: []string{"flowbar.v.work"}, Retention: jetstream.WorkQueuePolicy}); err != nil {
-		t.Fatal(err)
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: "FLOWBAR-WORK-v", Subjects: []string{"flowbar.v.work"}, Retention: jetstream.WorkQueuePolicy},
+		{Name: "FLOWBAR-RESULTS-v", Subjects: []string{"flowbar.v.results"}, Retention: jetstream.WorkQueuePolicy},
+	} {
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := js.CreateConsumer(ctx, "FLOWBAR-WORK-v", jetstream.ConsumerConfig{Durable: "workers", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateConsumer(ctx, "FLOWBAR-RESULTS-v", jetstream.ConsumerConfig{Durable: "driver", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
 	m := nats.NewMsg("flowbar.v.work")

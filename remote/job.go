@@ -108,6 +108,9 @@ func (d *driver[S, In, Out]) start() {
 		fail("creating the workers' consumer", err)
 		return
 	}
+	// The results consumer last: workers take the job once it exists,
+	// when the server has answered the creation of the work consumer and
+	// so takes pull requests for it (see server.jobConsumer).
 	rc, err := js.CreateConsumer(ctx, n.resStream, jetstream.ConsumerConfig{
 		Durable: n.resConsu, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute,
 	})

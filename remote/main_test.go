@@ -217,6 +217,25 @@ func waitServing(t testing.TB, nc *nats.Conn, stage string, n int) {
 	}
 }
 
+// jobConsumer returns the work consumer of stage's job once its driver has
+// set the job up, as Serve takes it: when the results consumer, created
+// last, exists (a work consumer the server is still creating does not
+// take pull requests yet). It returns nil once ctx is done.
+func jobConsumer(ctx context.Context, js jetstream.JetStream, stage string) jetstream.Consumer {
+	for {
+		if _, err := js.Consumer(ctx, "FLOWBAR-RESULTS-"+stage, "driver"); err == nil {
+			if cons, err := js.Consumer(ctx, "FLOWBAR-WORK-"+stage, "workers"); err == nil {
+				return cons
+			}
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 // streams lists the streams on the server of nc.
 func streams(t testing.TB, nc *nats.Conn) []string {
 	t.Helper()

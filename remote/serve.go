@@ -64,14 +64,15 @@ func Serve[In, Out any](ctx context.Context, nc *nats.Conn, name string, fn func
 		stop(nil) // ends the heartbeats whatever ends Serve
 		wg.Wait()
 	}()
-	// A new job is announced by the server's advisory; the look every
-	// half heartbeat is for a server that does not send it.
+	// A new job is announced by the server's advisory of its results
+	// consumer, the last thing the driver sets up (see jobConsumer); the
+	// look every half heartbeat is for a server that does not send it.
 	created := make(chan *nats.Msg, 1)
-	if sub, err := nc.ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED."+s.n.workStream+"."+s.n.workConsumer, created); err == nil {
+	if sub, err := nc.ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED."+s.n.resStream+"."+s.n.resConsu, created); err == nil {
 		defer func() { _ = sub.Unsubscribe() }()
 	}
 	for {
-		cons, err := js.Consumer(ctx, s.n.workStream, s.n.workConsumer)
+		cons, err := s.jobConsumer(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return s.result(ctx)
@@ -111,6 +112,24 @@ func (s *server[In, Out]) result(ctx context.Context) error {
 	return nil
 }
 
+// jobConsumer returns the work consumer of the stage's job once the
+// driver has set the job up, and an error while there is none.
+//
+// The work consumer alone does not say so: the server lists a consumer
+// it is creating before it takes pull requests for it, and a pull request
+// sent in between is answered "no responders", which the client's pull
+// iterator ignores: it then waits for heartbeats that never come, and
+// the worker gets no work until it finds them missing. The driver creates
+// the results consumer only once the server has answered the creation of
+// the work consumer, which it does once that consumer takes pull
+// requests: when the results consumer exists, the work consumer is ready.
+func (s *server[In, Out]) jobConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	if _, err := s.js.Consumer(ctx, s.n.resStream, s.n.resConsu); err != nil {
+		return nil, err
+	}
+	return s.js.Consumer(ctx, s.n.workStream, s.n.workConsumer)
+}
+
 // heartbeats announces the server until ctx is done.
 func (s *server[In, Out]) heartbeats(ctx context.Context) {
 	t := time.NewTicker(s.c.heartbeat)
@@ -136,8 +155,8 @@ func (s *server[In, Out]) announce() {
 func (s *server[In, Out]) job(ctx context.Context, cons jetstream.Consumer) error {
 	cfg := cons.CachedInfo().Config
 	// Pull requests that expire and heartbeat within a few of Serve's
-	// heartbeats: a request the server lost (seen with work queues just
-	// created) is found out and made again within seconds, not 30.
+	// heartbeats: a request the server lost is found out and made again
+	// within seconds, not 30.
 	expiry := min(max(10*s.c.heartbeat, 2*time.Second), 30*time.Second)
 	it, err := cons.Messages(jetstream.PullMaxMessages(s.c.inFlight), jetstream.PullExpiry(expiry),
 		jetstream.PullHeartbeat(max(expiry/4, 500*time.Millisecond)), jetstream.WithMessagesErrOnMissingHeartbeat(true))
