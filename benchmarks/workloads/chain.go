@@ -43,6 +43,12 @@ func ChainRun(impl string, xs []int, workers int) map[int]int {
 			}
 		}
 		return m
+	case Split:
+		return splitInto(xs, func(x int, emit func(int, int)) {
+			if y := inc(x); even(y) {
+				emit(x, triple(y))
+			}
+		})
 	}
 	panic(fmt.Sprintf("workloads: Chain: unknown implementation %q", impl))
 }

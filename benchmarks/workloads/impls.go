@@ -41,6 +41,13 @@ const (
 	// cache miss per insert into a map larger than the caches), it shows
 	// how fast an implementation that returns one map can expect to be.
 	Loop = "loop"
+	// Split is, for the same families, the best a pipeline can hope for
+	// on two goroutines: one computes every result (all the steps of a
+	// chain) into chunks of SplitChunk, the other stores them into a map
+	// sized to the input, the chunks going back for reuse. It is a
+	// reference for what handing results from one core to another costs,
+	// not an implementation a Go engineer would write.
+	Split = "split"
 	// Floor is, for the IO family, the bare sleeps with 64 workers and
 	// nothing collected: the best any implementation can do.
 	Floor = "floor"
@@ -49,6 +56,9 @@ const (
 	ProgressOff = "off"
 	ProgressOn  = "on"
 )
+
+// SplitChunk is the number of results in each chunk of [Split].
+const SplitChunk = 4096
 
 // BatchSize is the number of items in each message of [ChanBatch].
 const BatchSize = 256

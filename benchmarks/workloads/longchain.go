@@ -25,7 +25,7 @@ const (
 // are measured by Chain already.
 func LongChain() Family {
 	return Family{
-		Name: "LongChain", Impls: []string{Chan, ChanBatch, ConcIter, Flowbar, Loop}, Reference: Chan, Items: LongChainItems,
+		Name: "LongChain", Impls: []string{Chan, ChanBatch, ConcIter, Flowbar, Loop, Split}, Reference: Chan, Items: LongChainItems,
 		New: func() func(string) func() error {
 			xs := Ints(LongChainItems)
 			return func(impl string) func() error {
@@ -59,6 +59,14 @@ func LongChainRun(impl string, xs []int, workers int) map[int]int {
 			m[x] = v
 		}
 		return m
+	case Split:
+		return splitInto(xs, func(x int, emit func(int, int)) {
+			v := x
+			for range LongChainSteps {
+				v = inc(v)
+			}
+			emit(x, v)
+		})
 	}
 	panic(fmt.Sprintf("workloads: LongChain: unknown implementation %q", impl))
 }

@@ -48,8 +48,52 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 			m[x] = f(x)
 		}
 		return m
+	case Split:
+		return splitInto(xs, func(x K, emit func(K, V)) { emit(x, f(x)) })
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
+}
+
+// splitInto is [Split]: one goroutine calls compute for every x, which
+// emits the results to keep, into chunks of SplitChunk that it hands to
+// the calling goroutine; that one stores them into a map sized to xs and
+// hands the chunks back.
+func splitInto[K comparable, V any](xs []K, compute func(x K, emit func(K, V))) map[K]V {
+	m := make(map[K]V, len(xs))
+	full := make(chan []pair[K, V], 4)
+	free := make(chan []pair[K, V], 8)
+	go func() {
+		defer close(full)
+		buf := make([]pair[K, V], 0, SplitChunk)
+		emit := func(k K, v V) {
+			buf = append(buf, pair[K, V]{k, v})
+			if len(buf) == SplitChunk {
+				full <- buf
+				select {
+				case buf = <-free:
+					buf = buf[:0]
+				default:
+					buf = make([]pair[K, V], 0, SplitChunk)
+				}
+			}
+		}
+		for _, x := range xs {
+			compute(x, emit)
+		}
+		if len(buf) > 0 {
+			full <- buf
+		}
+	}()
+	for c := range full {
+		for _, kv := range c {
+			m[kv.k] = kv.v
+		}
+		select {
+		case free <- c:
+		default:
+		}
+	}
+	return m
 }
 
 // chanMap is the reference: one feeder, workers, one collector.

@@ -33,6 +33,7 @@ var palette = map[string]color.Color{
 	workloads.FlowbarMapStage: color.RGBA{R: 0x7a, G: 0x10, B: 0x20, A: 0xff},
 	workloads.Floor:           color.RGBA{R: 0xba, G: 0xb0, B: 0xac, A: 0xff},
 	workloads.Loop:            color.RGBA{R: 0x76, G: 0xb7, B: 0xb2, A: 0xff},
+	workloads.Split:           color.RGBA{R: 0xb0, G: 0x9a, B: 0xd6, A: 0xff},
 	workloads.ProgressOff:     color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff},
 	workloads.ProgressOn:      color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff},
 }

@@ -181,8 +181,8 @@ func targets(results []result) []target {
 			// closest one below 1.
 			closest, worst := "", 0.0
 			for _, impl := range r.f.Impls {
-				if impl == fb || impl == workloads.Loop {
-					continue
+				if impl == fb || impl == workloads.Loop || impl == workloads.Split {
+					continue // references, not peers
 				}
 				if q := r.pair(fb, impl); q > worst {
 					closest, worst = impl, q
