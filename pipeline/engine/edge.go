@@ -187,10 +187,7 @@ func (e *chunkEdge[S, T]) drained(n int) {
 		return
 	}
 	for range e.waiters.Swap(0) {
-		select {
-		case e.space <- struct{}{}:
-		default:
-		}
+		signal(e.space)
 	}
 }
 

@@ -275,10 +275,7 @@ func (d *directFeed[S, T]) drain() (took int64) {
 			d.count.Add(-1)
 			if d.queued.Add(-int64(len(c))) <= d.maxQueued/2 && d.waiters.Load() > 0 {
 				for range d.waiters.Swap(0) {
-					select {
-					case d.space <- struct{}{}:
-					default:
-					}
+					signal(d.space)
 				}
 			}
 			q[i] = nil

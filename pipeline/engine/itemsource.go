@@ -26,23 +26,59 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	s, q, weight, emitted := queuedSource[S, T](p, spec)
+	return itemSource(p, spec, produce)
+}
+
+// itemSource is [ItemSource] and, with items whose input is their value,
+// [FuncSource]: the source's goroutine queues its items on a [sourceQueue],
+// which counts them in as they are queued and out as the next stage takes
+// them (so In - Out is what waits in the queue); their weight is counted
+// with them, and the last one queued is the description's.
+func itemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Context, emit func(Item[S, T]) bool) error) *Stream[S, T] {
+	st := spec.stage(p, -1)
+	s := newStream[S, T](p, st)
+	q := newSourceQueue[S, T](st)
+	s.feed = q
+	var weigh func(T) int64
+	var describe func(S, T) string
+	var last atomic.Pointer[Item[S, T]]
+	s.onAttach = append(s.onAttach, func() {
+		weigh, describe = s.weigh, s.describe
+		if describe != nil {
+			st.desc = func() string {
+				if it := last.Load(); it != nil {
+					return describe(it.Input, it.Value)
+				}
+				return ""
+			}
+		}
+	})
 	p.starts = append(p.starts, func(r *run) {
-		send := func(it Item[S, T]) bool { return q.put(r, s.from, it, 0, 0) }
+		send := func(it Item[S, T]) bool { return q.put(r, it, 0, 0) }
 		emit := func(it Item[S, T]) bool {
 			if r.stopping() {
+				// Checked first: the queue would still take items while
+				// the next stage drains it after the cancellation, and
+				// the producer would go on.
 				return false
 			}
 			if it.Err != nil {
-				return failAtSource(r, s.from, it, send)
+				return failAtSource(r, st, it, send)
 			}
-			if !q.put(r, s.from, it, 1, weight(it)) {
+			var w int64
+			if weigh != nil {
+				w = weigh(it.Value)
+			}
+			if !q.put(r, it, 1, w) {
 				return false
 			}
-			emitted(it)
+			if describe != nil {
+				c := it
+				last.Store(&c)
+			}
 			return true
 		}
-		runProducer(r, s.from, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
+		runProducer(r, st, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
 	})
 	return s
 }

@@ -57,7 +57,7 @@ const countEvery = 64
 // was counted when it failed); it reports false, having queued and counted
 // nothing, if the run is cancelled first. The time waiting is the source's
 // blocked time.
-func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T], in, weight int64) bool {
+func (q *sourceQueue[S, T]) put(r *run, it Item[S, T], in, weight int64) bool {
 	q.mu.Lock()
 	for len(q.items)-q.head >= sourceBuffer {
 		q.full = true
@@ -67,10 +67,10 @@ func (q *sourceQueue[S, T]) put(r *run, st *Stage, it Item[S, T], in, weight int
 		select {
 		case <-q.room:
 		case <-r.ctx.Done():
-			st.m.blocked.Add(clock() - t)
+			q.from.m.blocked.Add(clock() - t)
 			return false
 		}
-		st.m.blocked.Add(clock() - t)
+		q.from.m.blocked.Add(clock() - t)
 		q.mu.Lock()
 	}
 	if q.head > 0 && len(q.items) == cap(q.items) {
@@ -205,7 +205,7 @@ func (q *sourceQueue[S, T]) count(r *run, b []Item[S, T]) {
 
 func (q *sourceQueue[S, T]) release([]Item[S, T]) {}
 
-// signal leaves a token in ch (capacity 1) unless one is there already.
+// signal leaves a token in ch unless it is full.
 func signal(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:

@@ -26,7 +26,7 @@ func newQueueRun(ctx context.Context) *run {
 func putN(t *testing.T, q *sourceQueue[int, int], r *run, st *Stage, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		if !q.put(r, st, Item[int, int]{Input: i, Value: i}, 1, 2) {
+		if !q.put(r, Item[int, int]{Input: i, Value: i}, 1, 2) {
 			t.Fatalf("put %d: refused", i)
 		}
 	}
@@ -144,7 +144,7 @@ func TestSourceQueueIsBounded(t *testing.T) {
 		r := newQueueRun(ctx)
 		putN(t, q, r, st, 0, sourceBuffer)
 		done := make(chan bool)
-		go func() { done <- q.put(r, st, Item[int, int]{Input: sourceBuffer}, 1, 2) }()
+		go func() { done <- q.put(r, Item[int, int]{Input: sourceBuffer}, 1, 2) }()
 		synctest.Wait()
 		select {
 		case <-done:
@@ -169,7 +169,7 @@ func TestSourceQueueIsBounded(t *testing.T) {
 			t.Errorf("blocked %v, want 1s", b)
 		}
 		putN(t, q, r, st, sourceBuffer+1, sourceBuffer/2-1)
-		go func() { done <- q.put(r, st, Item[int, int]{Input: -1}, 1, 2) }()
+		go func() { done <- q.put(r, Item[int, int]{Input: -1}, 1, 2) }()
 		synctest.Wait()
 		cancel()
 		if <-done {

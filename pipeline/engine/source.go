@@ -128,63 +128,9 @@ func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Co
 	if produce == nil {
 		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
 	}
-	s, q, weight, emitted := queuedSource[T, T](p, spec)
-	p.starts = append(p.starts, func(r *run) {
-		emit := func(v T) bool {
-			it := Item[T, T]{Input: v, Value: v}
-			if r.stopping() || !q.put(r, s.from, it, 1, weight(it)) {
-				// Checked first: the queue would still take items while
-				// the next stage drains it after the cancellation, and
-				// the producer would go on.
-				return false
-			}
-			emitted(it)
-			return true
-		}
-		runProducer(r, s.from, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
+	return itemSource(p, spec, func(ctx context.Context, emit func(Item[T, T]) bool) error {
+		return produce(ctx, func(v T) bool { return emit(Item[T, T]{Input: v, Value: v}) })
 	})
-	return s
-}
-
-// queuedSource adds the stage and the stream of a source whose own
-// goroutine feeds a [sourceQueue], and returns them with weight, the
-// weight of an item (0 unless the stream weighs its items), and emitted,
-// which the producer calls for each item once queued to record it for the
-// description when the stream asks. (The queue counts the items in as
-// they are queued and out as the next stage takes them, so In - Out is
-// what waits in the queue.)
-func queuedSource[S, T any](p *Pipeline, spec SourceSpec) (*Stream[S, T], *sourceQueue[S, T], func(Item[S, T]) int64, func(Item[S, T])) {
-	st := spec.stage(p, -1)
-	s := newStream[S, T](p, st)
-	q := newSourceQueue[S, T](st)
-	s.feed = q
-	var weigh func(T) int64
-	var describe func(S, T) string
-	var last atomic.Pointer[Item[S, T]]
-	s.onAttach = append(s.onAttach, func() {
-		weigh, describe = s.weigh, s.describe
-		if describe != nil {
-			st.desc = func() string {
-				if it := last.Load(); it != nil {
-					return describe(it.Input, it.Value)
-				}
-				return ""
-			}
-		}
-	})
-	weight := func(it Item[S, T]) int64 {
-		if weigh == nil {
-			return 0
-		}
-		return weigh(it.Value)
-	}
-	emitted := func(it Item[S, T]) {
-		if describe != nil {
-			c := it
-			last.Store(&c)
-		}
-	}
-	return s, q, weight, emitted
 }
 
 // runProducer runs produce on a source's own goroutine, then closeOut:
