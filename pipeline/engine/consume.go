@@ -106,7 +106,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	if in.sourceless {
 		feeds = append(feeds, in.from)
 	}
-	consume := func(r *run) error {
+	consume := func(r *run) {
 		var buf []Item[S, T] // for feeds that copy: grown as needed
 		want := 1
 		var chunk []Item[S, T]
@@ -132,7 +132,6 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			}
 		}
 		completed = true
-		return nil
 	}
 	// The consumer is ready before any worker starts: a direct feed may
 	// call it from the first result on.

@@ -186,13 +186,10 @@ func (g *group) exit() {
 // emit.
 func markEmpty(st *Stage) { st.finished.Store(true) }
 
-// execute runs the pipeline: it calls setup (if not nil) with the run,
-// starts every stage's goroutines, calls consume from the calling goroutine,
-// then waits for every goroutine to exit and finishes the sink's stage.
-func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, feeds []*Stage, setup func(*run), consume func(*run) error) error {
-	if ctx == nil {
-		panic("pipeline: run with a nil context")
-	}
+// begin starts a run of p: it calls setups (the sinks', which the producers
+// may call from their first result on) with the run, then starts every
+// stage's goroutines.
+func (p *Pipeline) begin(ctx context.Context, setups []func(*run)) *run {
 	p.mu.Lock()
 	if p.state != stateBuilding {
 		p.mu.Unlock()
@@ -200,37 +197,51 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, feeds []*Stage
 	}
 	p.state = stateRunning
 	p.mu.Unlock()
-	for _, si := range p.streams {
-		if !si.consumed() {
-			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", si.from.name))
-		}
-	}
-
 	r := &run{p: p, parent: ctx, pool: pool.New()}
 	r.ctx, r.cancel = context.WithCancelCause(ctx)
 	for _, o := range p.cfg.Observers {
 		o.Start(p.Stages())
 	}
-	if setup != nil {
+	for _, setup := range setups {
 		setup(r)
 	}
 	for _, start := range p.starts {
 		start(r)
 	}
-	// end is called once every goroutine has exited.
-	end := func(err error) {
-		for _, f := range feeds {
-			f.finished.Store(true)
-		}
-		sinkStage.finished.Store(true)
-		r.cancel(nil)
-		p.mu.Lock()
-		p.state = stateDone
-		p.mu.Unlock()
-		for _, o := range p.cfg.Observers {
-			o.Stop(err)
+	return r
+}
+
+// end ends run r once every goroutine has exited: the sinks' stages and
+// the goroutine-less sources they read (finished) are marked finished, and
+// the observers are stopped with err.
+func (r *run) end(finished []*Stage, err error) {
+	for _, st := range finished {
+		st.finished.Store(true)
+	}
+	r.cancel(nil)
+	r.p.mu.Lock()
+	r.p.state = stateDone
+	r.p.mu.Unlock()
+	for _, o := range r.p.cfg.Observers {
+		o.Stop(err)
+	}
+}
+
+// execute runs the pipeline with its only sink, of stage st, reading the
+// goroutine-less sources feeds: it starts the run, calls consume from the
+// calling goroutine, then waits for every goroutine to exit and ends the
+// run.
+func (p *Pipeline) execute(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run)) error {
+	if ctx == nil {
+		panic("pipeline: run with a nil context")
+	}
+	for _, si := range p.streams {
+		if !si.consumed() {
+			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", si.from.name))
 		}
 	}
+	r := p.begin(ctx, []func(*run){setup})
+	finished := append(feeds, st)
 	completed := false
 	defer func() {
 		if !completed {
@@ -239,16 +250,13 @@ func (p *Pipeline) execute(ctx context.Context, sinkStage *Stage, feeds []*Stage
 			// on up the caller's stack.
 			r.stop()
 			r.pool.Wait()
-			end(ErrConsumerPanicked)
+			r.end(finished, ErrConsumerPanicked)
 		}
 	}()
-	sinkErr := consume(r)
+	consume(r)
 	completed = true
 	r.pool.Wait()
 	err := r.result()
-	if sinkErr != nil {
-		err = errors.Join(err, sinkErr)
-	}
-	end(err)
+	r.end(finished, err)
 	return err
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-
-	"github.com/sourcegraph/conc/pool"
 )
 
 // Later registers a sink of p for [Run]: body runs one sink (it calls
@@ -143,10 +141,9 @@ type sinkReg struct {
 	st       *Stage
 	feeds    []*Stage
 	setup    func(*run)
-	consume  func(*run) error
+	consume  func(*run)
 	start    chan *run     // the run, or closed if Run gave up
 	consumed chan struct{} // closed once consume has returned
-	err      error         // consume's error
 	panicked bool          // consume panicked through
 	final    chan error    // the run's error
 }
@@ -155,7 +152,7 @@ var errAborted = errors.New("pipeline: Run: another sink could not be built; not
 
 // runSink runs a sink's consume as [Pipeline.execute] does, or, under
 // [Run], registers it and runs it as part of the run of every sink.
-func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run) error) error {
+func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run)) error {
 	g := p.fan.gather
 	if g == nil {
 		if len(p.fan.later) > 0 {
@@ -191,7 +188,7 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 			}
 			close(reg.consumed)
 		}()
-		reg.err = consume(r)
+		consume(r)
 		reg.panicked = false
 	}()
 	if !reg.panicked {
@@ -208,53 +205,30 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 // consume runs on the goroutine that built it, and the run ends once they
 // have all returned and every goroutine of the run has exited.
 func (p *Pipeline) executeAll(ctx context.Context, g *gathering) {
-	p.mu.Lock()
-	p.state = stateRunning
-	p.mu.Unlock()
-	r := &run{p: p, parent: ctx, pool: pool.New()}
-	r.ctx, r.cancel = context.WithCancelCause(ctx)
-	for _, o := range p.cfg.Observers {
-		o.Start(p.Stages())
-	}
+	var setups []func(*run)
+	var finished []*Stage
 	for _, reg := range g.regs {
-		if reg.setup != nil {
-			reg.setup(r)
-		}
+		setups = append(setups, reg.setup)
+		finished = append(append(finished, reg.feeds...), reg.st)
 	}
-	for _, start := range p.starts {
-		start(r)
-	}
+	r := p.begin(ctx, setups)
 	for _, reg := range g.regs {
 		reg.start <- r
 	}
 	panicked := false
-	var sinkErrs []error
 	for _, reg := range g.regs {
 		<-reg.consumed
 		panicked = panicked || reg.panicked
-		sinkErrs = append(sinkErrs, reg.err)
 	}
 	r.pool.Wait()
 	err := r.result()
-	for _, reg := range g.regs {
-		for _, f := range reg.feeds {
-			f.finished.Store(true)
-		}
-		reg.st.finished.Store(true)
-	}
-	r.cancel(nil)
-	p.mu.Lock()
-	p.state = stateDone
-	p.mu.Unlock()
-	stopErr := joinOnce(append([]error{err}, sinkErrs...))
+	stopErr := joinOnce([]error{err})
 	if panicked {
 		stopErr = ErrConsumerPanicked
 	}
-	for _, o := range p.cfg.Observers {
-		o.Stop(stopErr)
-	}
+	r.end(finished, stopErr)
 	for _, reg := range g.regs {
-		reg.final <- errors.Join(err, reg.err)
+		reg.final <- errors.Join(err) // nil, or err in a join of its own
 	}
 }
 
