@@ -86,13 +86,12 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	}
 	p := in.p
 	st := p.newStage(c.Name, KindSink, OneToOne, 1, -1, []*Stage{in.from})
-	var failures []error
-	k := &sink[S, T]{st: st, c: c, failures: &failures, s: in}
-	how := byWorkers
+	k := &sink[S, T]{st: st, c: c, units: in.units}
+	var store func([]Item[S, T]) int64
 	if c.Batch != nil && !c.PanicThrough {
-		how = byStore
+		store = k.chunk // the producers may store their own results
 	}
-	feed := in.attach(st, how, k.chunk)
+	feed := in.attach(st, store)
 	n, final := st.Total()
 	switch {
 	case final && c.Size != nil:
@@ -139,29 +138,22 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 	if err != nil && errors.Is(err, ErrStopped) {
 		err = nil
 	}
-	if len(failures) == 0 {
+	if len(k.failures) == 0 {
 		return err
 	}
-	return errors.Join(append([]error{err}, failures...)...)
+	return errors.Join(append([]error{err}, k.failures...)...)
 }
 
 type sink[S, T any] struct {
 	r                          *run
 	st                         *Stage
-	s                          *Stream[S, T]
 	c                          Consumer[S, T]
-	failures                   *[]error
+	units                      func(S) int64 // the input's, or nil
+	failures                   []error       // kept for the returned error
 	own                        int64
 	pos                        int
 	in, out, failed, cancelled int64
 	stopped                    bool // stopped early under Run: its branch only (run.go)
-}
-
-func (k *sink[S, T]) units(it *Item[S, T]) int64 {
-	if k.s.units == nil {
-		return 1
-	}
-	return k.s.units(it.Input)
 }
 
 // chunk consumes one chunk, publishes the counts and returns the time it
@@ -169,11 +161,7 @@ func (k *sink[S, T]) units(it *Item[S, T]) int64 {
 func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
 	start := clock()
 	for i := 0; i < len(chunk); {
-		if k.c.PanicThrough {
-			i = k.items(chunk, i)
-		} else {
-			i = k.segment(chunk, i)
-		}
+		i = k.segment(chunk, i)
 	}
 	el := clock() - start
 	m := &k.st.m
@@ -204,59 +192,65 @@ func (k *sink[S, T]) abandon(feed inlet[S, T], chunk []Item[S, T], buf []Item[S,
 	k.r.stop()
 	if k.pos < len(chunk) {
 		if it := &chunk[k.pos]; it.Err == nil {
-			k.out += k.units(it)
+			k.out += unitsOf(k.units, it)
 		}
-		for i := range chunk[k.pos+1:] {
-			if it := &chunk[k.pos+1+i]; it.Err == nil {
-				u := k.units(it)
-				k.in += u
-				k.cancelled += u
-			}
-		}
+		k.cancelAll(chunk[k.pos+1:])
 	}
 	for {
 		rest, ok := feed.next(k.r, &buf, k.r.p.cfg.ChunkSize, noWait{})
 		if !ok {
 			break
 		}
-		for i := range rest {
-			if it := &rest[i]; it.Err == nil {
-				u := k.units(it)
-				k.in += u
-				k.cancelled += u
-			}
-		}
+		k.cancelAll(rest)
 	}
 	k.publish()
 }
 
-func (k *sink[S, T]) segment(chunk []Item[S, T], from int) (next int) {
-	defer func() {
-		if v := recover(); v != nil {
-			it := &chunk[k.pos]
-			if k.c.Batch != nil {
-				k.in += k.units(it) // batches count their items once fed
-			}
-			k.fail(it, newPanicError(v))
-			next = k.pos + 1
+// cancelAll counts the items of items, not consumed, in and cancelled.
+func (k *sink[S, T]) cancelAll(items []Item[S, T]) {
+	for i := range items {
+		if it := &items[i]; it.Err == nil {
+			u := unitsOf(k.units, it)
+			k.in += u
+			k.cancelled += u
 		}
-	}()
-	return k.items(chunk, from)
+	}
 }
 
-// items feeds chunk[from:] to the consumer, keeping in k.pos the index of
-// the item being consumed, and returns len(chunk).
-func (k *sink[S, T]) items(chunk []Item[S, T], from int) int {
-	if k.c.Batch != nil {
-		return k.batches(chunk, from)
+// segment feeds chunk[from:] to the consumer, keeping in k.pos the index
+// of the item being consumed, and returns len(chunk); when the consumer
+// panics on an item (and the panic is not to go through), it fails that
+// item and returns the index of the next.
+func (k *sink[S, T]) segment(chunk []Item[S, T], from int) (next int) {
+	if !k.c.PanicThrough {
+		defer func() {
+			if v := recover(); v != nil {
+				it := &chunk[k.pos]
+				if k.c.Batch != nil {
+					k.in += unitsOf(k.units, it) // batches count their items once fed
+				}
+				k.fail(it, newPanicError(v))
+				next = k.pos + 1
+			}
+		}()
 	}
+	if k.c.Batch != nil {
+		k.batches(chunk, from)
+	} else {
+		k.items(chunk, from)
+	}
+	return len(chunk)
+}
+
+// items feeds chunk[from:] to c.Each.
+func (k *sink[S, T]) items(chunk []Item[S, T], from int) {
 	for k.pos = from; k.pos < len(chunk); k.pos++ {
 		it := &chunk[k.pos]
 		if it.Err != nil {
 			k.failedUpstream(it.Err)
 			continue
 		}
-		u := k.units(it)
+		u := unitsOf(k.units, it)
 		k.in += u
 		if k.r.stopping() || k.stopped {
 			k.cancelled += u
@@ -272,12 +266,11 @@ func (k *sink[S, T]) items(chunk []Item[S, T], from int) int {
 			k.fail(it, err)
 		}
 	}
-	return len(chunk)
 }
 
 // batches feeds chunk[from:] to c.Batch in runs of successful items, with
-// k.pos at the start of the run being fed, and returns len(chunk).
-func (k *sink[S, T]) batches(chunk []Item[S, T], from int) int {
+// k.pos at the start of the run being fed.
+func (k *sink[S, T]) batches(chunk []Item[S, T], from int) {
 	for i := from; i < len(chunk); {
 		if err := chunk[i].Err; err != nil {
 			k.pos = i
@@ -290,10 +283,10 @@ func (k *sink[S, T]) batches(chunk []Item[S, T], from int) int {
 			j++
 		}
 		n := int64(j - i)
-		if k.s.units != nil {
+		if k.units != nil {
 			n = 0
 			for x := i; x < j; x++ {
-				n += k.units(&chunk[x])
+				n += k.units(chunk[x].Input)
 			}
 		}
 		if k.r.stopping() {
@@ -307,11 +300,10 @@ func (k *sink[S, T]) batches(chunk []Item[S, T], from int) int {
 		}
 		i = j
 	}
-	return len(chunk)
 }
 
 func (k *sink[S, T]) fail(it *Item[S, T], err error) {
-	u := k.units(it)
+	u := unitsOf(k.units, it)
 	if k.r.stopping() && isCancellation(k.r, err) {
 		k.cancelled += u
 		return
@@ -335,7 +327,7 @@ func (k *sink[S, T]) failedUpstream(err error) {
 		if _, other := err.(anyItemError); other {
 			// An item that failed before a stage changed the pipeline's
 			// input type (a batch): kept as it is.
-			*k.failures = append(*k.failures, err)
+			k.failures = append(k.failures, err)
 			return
 		}
 		ie = &ItemError[S]{Stage: k.st.name, Err: fmt.Errorf("pipeline: unexpected failure record: %w", err)}
@@ -346,5 +338,5 @@ func (k *sink[S, T]) failedUpstream(err error) {
 		}
 		return
 	}
-	*k.failures = append(*k.failures, ie)
+	k.failures = append(k.failures, ie)
 }

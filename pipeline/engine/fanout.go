@@ -75,7 +75,7 @@ func partition[S, T any](in *Stream[S, T], name string, n int, route func(input 
 func fanout[S, T any](in *Stream[S, T], sts []*Stage, n int, route func(S, T) int) []*Stream[S, T] {
 	p := in.p
 	f := &fanoutOp[S, T]{sts: sts, route: route, units: in.units, outs: make([]*Stream[S, T], n)}
-	f.in = in.attach(sts[0], byWorkers, nil)
+	f.in = in.attach(sts[0], nil)
 	f.weigh = make([]func(T) int64, n)
 	f.last = make([]atomic.Pointer[Item[S, T]], n)
 	for k := range n {
@@ -217,13 +217,6 @@ func (f *fanoutOp[S, T]) idle() {
 
 func (f *fanoutOp[S, T]) wake() <-chan time.Time { return nil }
 
-func (f *fanoutOp[S, T]) unitsOf(it *Item[S, T]) int64 {
-	if f.units == nil {
-		return 1
-	}
-	return f.units(it.Input)
-}
-
 // tee hands chunk to every output that still wants items and returns the
 // number of pipeline items in it.
 func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
@@ -231,7 +224,7 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 	plain := f.units == nil // one pipeline item each, no failure record
 	for i := range chunk {
 		if chunk[i].Err == nil {
-			n += f.unitsOf(&chunk[i])
+			n += unitsOf(f.units, &chunk[i])
 		} else {
 			plain = false
 		}
@@ -267,7 +260,7 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 			if weigh != nil {
 				weight += weigh(it.Value)
 			}
-			last = e.put(it, f.unitsOf(&it))
+			last = e.put(it, unitsOf(f.units, &it))
 		}
 		if weight != 0 {
 			st.m.weight.Add(weight)
@@ -309,7 +302,7 @@ func (f *fanoutOp[S, T]) partition(chunk []Item[S, T]) int64 {
 			}
 			continue
 		}
-		u := f.unitsOf(&it)
+		u := unitsOf(f.units, &it)
 		n += u
 		if f.r.stopping() {
 			cancelled += u

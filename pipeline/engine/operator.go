@@ -130,7 +130,7 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 		readers := (spec.Workers - k + len(ins) - 1) / len(ins)
 		boxes[k] = &inbox[SI, I]{
 			s:     in,
-			in:    in.attach(st, byWorkers, nil),
+			in:    in.attach(st, nil),
 			share: !p.knobs.noShare && !spec.Ordered,
 			slots: make([]atomic.Pointer[Chunk[SI, I]], readers),
 		}

@@ -114,18 +114,11 @@ func newStream[S, T any](p *Pipeline, from *Stage) *Stream[S, T] {
 	return s
 }
 
-// consumer says how a stream's consumer reads it.
-type consumer int
-
-const (
-	byWorkers consumer = iota // the consuming stage's workers call next
-	byStore                   // a sink that only stores results: producers may feed it
-)
-
-// attach marks s as consumed by stage to, reading with how, and returns its
-// reader side. store is the sink's storing function for byStore. It panics
-// on a second consumer.
-func (s *Stream[S, T]) attach(to *Stage, how consumer, store func([]Item[S, T]) int64) inlet[S, T] {
+// attach marks s as consumed by stage to and returns its reader side.
+// store, for a sink that only stores results, is its storing function,
+// which the producers may then call themselves; nil means that the
+// consuming stage's workers read. It panics on a second consumer.
+func (s *Stream[S, T]) attach(to *Stage, store func([]Item[S, T]) int64) inlet[S, T] {
 	if s.to != nil {
 		panic(fmt.Sprintf("pipeline: the output of stage %q is already consumed by stage %q; a stream has one consumer", s.from.name, s.to.name))
 	}
@@ -142,7 +135,7 @@ func (s *Stream[S, T]) attach(to *Stage, how consumer, store func([]Item[S, T]) 
 	if s.feed != nil {
 		return s.feed
 	}
-	if how == byStore && !s.p.knobs.noDirect {
+	if store != nil && !s.p.knobs.noDirect {
 		d := newDirectFeed(s.p, s.producers, s.recycle, store)
 		s.out = d
 		return d
@@ -150,4 +143,13 @@ func (s *Stream[S, T]) attach(to *Stage, how consumer, store func([]Item[S, T]) 
 	e := newChunkEdge[S, T](s.p, s.producers, to.workers, s.recycle)
 	s.out = e
 	return e
+}
+
+// unitsOf returns the number of pipeline items it stands for, given its
+// stream's units (nil: one).
+func unitsOf[S, T any](units func(S) int64, it *Item[S, T]) int64 {
+	if units == nil {
+		return 1
+	}
+	return units(it.Input)
 }
