@@ -85,14 +85,7 @@ func fanout[S, T any](in *Stream[S, T], sts []*Stage, n int, route func(S, T) in
 		out.units = in.units
 		out.onAttach = append(out.onAttach, func() {
 			f.weigh[k] = out.weigh
-			if d := out.describe; d != nil {
-				st.desc = func() string {
-					if it := f.last[k].Load(); it != nil {
-						return d(it.Input, it.Value)
-					}
-					return ""
-				}
-			}
+			describeLast(st, out.describe, &f.last[k])
 		})
 		f.outs[k] = out
 	}

@@ -33,7 +33,10 @@ func ItemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 // [FuncSource]: the source's goroutine queues its items on a [sourceQueue],
 // which counts them in as they are queued and out as the next stage takes
 // them (so In - Out is what waits in the queue); their weight is counted
-// with them, and the last one queued is the description's.
+// with them, and the last one queued is the description's. produce's ctx
+// carries the stage (for AddWeight and SetTotal), a panic in it becomes its
+// error, an error not caused by the run's cancellation becomes the run's,
+// and the time it did not spend blocked is the source's busy time.
 func itemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Context, emit func(Item[S, T]) bool) error) *Stream[S, T] {
 	st := spec.stage(p, -1)
 	s := newStream[S, T](p, st)
@@ -44,17 +47,9 @@ func itemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 	var last atomic.Pointer[Item[S, T]]
 	s.onAttach = append(s.onAttach, func() {
 		weigh, describe = s.weigh, s.describe
-		if describe != nil {
-			st.desc = func() string {
-				if it := last.Load(); it != nil {
-					return describe(it.Input, it.Value)
-				}
-				return ""
-			}
-		}
+		describeLast(st, describe, &last)
 	})
 	p.starts = append(p.starts, func(r *run) {
-		send := func(it Item[S, T]) bool { return q.put(r, it, 0, 0) }
 		emit := func(it Item[S, T]) bool {
 			if r.stopping() {
 				// Checked first: the queue would still take items while
@@ -63,7 +58,7 @@ func itemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 				return false
 			}
 			if it.Err != nil {
-				return failAtSource(r, st, it, send)
+				return failAtSource(r, q, it)
 			}
 			var w int64
 			if weigh != nil {
@@ -78,34 +73,46 @@ func itemSource[S, T any](p *Pipeline, spec SourceSpec, produce func(ctx context
 			}
 			return true
 		}
-		runProducer(r, st, q.close, func(ctx context.Context) error { return produce(ctx, emit) })
+		goStage(r, st, 1, func(int) {
+			defer q.close()
+			ctx := context.WithValue(r.ctx, stageKey{}, st)
+			start := clock()
+			defer func() { st.m.busy.Add(clock() - start - st.m.blocked.Load()) }()
+			var err error
+			if pe := Catch(func() { err = produce(ctx, emit) }); pe != nil {
+				err = pe
+			}
+			if err != nil && !(r.stopping() && isCancellation(r, err)) {
+				r.runError(fmt.Errorf("pipeline: source %q: %w", st.name, err))
+			}
+		}, nil, nil)
 	})
 	return s
 }
 
-// failAtSource accounts for an item that fails at source st and hands its
-// failure record on with send under continue-on-error; it reports whether
-// the source should go on.
-func failAtSource[S, T any](r *run, st *Stage, it Item[S, T], send func(Item[S, T]) bool) bool {
-	st.m.in.Add(1)
+// failAtSource accounts for an item that fails at the source of queue q
+// and queues its failure record under continue-on-error; it reports
+// whether the source should go on.
+func failAtSource[S, T any](r *run, q *sourceQueue[S, T], it Item[S, T]) bool {
+	m := &q.from.m
+	m.in.Add(1)
 	if r.stopping() && isCancellation(r, it.Err) {
-		st.m.cancelled.Add(1)
+		m.cancelled.Add(1)
 		return false
 	}
-	ie := &ItemError[S]{Input: it.Input, Stage: st.name, Err: it.Err}
-	if !r.p.cfg.ContinueOnError {
-		st.m.failed.Add(1)
+	m.failed.Add(1)
+	ie := &ItemError[S]{Input: it.Input, Stage: q.from.name, Err: it.Err}
+	rec := Item[S, T]{Input: it.Input, Err: ie}
+	switch {
+	case !r.p.cfg.ContinueOnError:
 		r.fail(ie)
 		return false
-	}
-	if !send(Item[S, T]{Input: it.Input, Err: ie}) {
+	case !q.put(r, rec, 0, 0):
 		// Cancelled while the next stage was full: the failure is still
 		// returned by the sink.
-		st.m.failed.Add(1)
-		keepFailures(r, []Item[S, T]{{Input: it.Input, Err: ie}})
+		keepFailures(r, []Item[S, T]{rec})
 		return false
 	}
-	st.m.failed.Add(1)
 	return true
 }
 
@@ -120,6 +127,12 @@ func PairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *S
 	if len(keys) != len(values) {
 		panic(fmt.Sprintf("pipeline: source %q: %d keys for %d values", spec.Name, len(keys), len(values)))
 	}
+	return pairSource(p, spec, keys, values)
+}
+
+// pairSource is [PairSource], and, with keys and values the same slice,
+// [SliceSource].
+func pairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *Stream[K, V] {
 	st := spec.stage(p, int64(len(keys)))
 	s := newStream[K, V](p, st)
 	s.sourceless = true
@@ -140,17 +153,20 @@ func PairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *S
 		from: st,
 		n:    int64(len(keys)),
 		fill: func(dst []Item[K, V], lo, hi int) []Item[K, V] {
-			for i := lo; i < hi; i++ {
-				dst = append(dst, Item[K, V]{Input: keys[i], Value: values[i]})
+			vs := values[lo:hi]
+			for i, k := range keys[lo:hi] {
+				dst = append(dst, Item[K, V]{Input: k, Value: vs[i]})
 			}
 			if weight != nil {
 				var w int64
-				for _, v := range values[lo:hi] {
+				for _, v := range vs {
 					w += weight(v)
 				}
 				st.m.weight.Add(w)
 			}
-			last.Store(int64(hi))
+			if st.desc != nil {
+				last.Store(int64(hi))
+			}
 			return dst
 		},
 	}

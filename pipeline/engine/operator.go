@@ -150,14 +150,7 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 	sp.outUnits = out.units
 	out.onAttach = append(out.onAttach, func() {
 		sp.weigh, sp.describe = out.weigh, out.describe
-		if d := out.describe; d != nil {
-			st.desc = func() string {
-				if it := sp.last.Load(); it != nil {
-					return d(it.Input, it.Value)
-				}
-				return ""
-			}
-		}
+		describeLast(st, out.describe, &sp.last)
 	})
 	p.starts = append(p.starts, func(r *run) {
 		ctx := context.WithValue(r.ctx, stageKey{}, st)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync/atomic"
 )
 
 // Item is one element moving through a pipeline: the pipeline's original
@@ -152,4 +153,18 @@ func unitsOf[S, T any](units func(S) int64, it *Item[S, T]) int64 {
 		return 1
 	}
 	return units(it.Input)
+}
+
+// describeLast makes the description of stage st, when describe is set,
+// that of the item last points to.
+func describeLast[S, T any](st *Stage, describe func(S, T) string, last *atomic.Pointer[Item[S, T]]) {
+	if describe == nil {
+		return
+	}
+	st.desc = func() string {
+		if it := last.Load(); it != nil {
+			return describe(it.Input, it.Value)
+		}
+		return ""
+	}
 }
