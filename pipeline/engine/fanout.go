@@ -47,7 +47,7 @@ func Tee[S, T any](in *Stream[S, T], name string, n int) []*Stream[S, T] {
 	sts := make([]*Stage, n)
 	for k := range sts {
 		sts[k] = p.newStage(fmt.Sprintf("%s/%d", name, k+1), KindTee, OneToOne, 1, -1, []*Stage{in.from})
-		p.fanState().branches[sts[k]] = new(atomic.Bool)
+		p.fan.branches[sts[k]] = new(atomic.Bool)
 	}
 	return fanout(in, sts, n, nil)
 }
@@ -118,11 +118,8 @@ type fanoutOp[S, T any] struct {
 	last  []atomic.Pointer[Item[S, T]]
 	r     *run
 
-	// stopped, for a tee, says which outputs' sinks stopped early: they
-	// are handed nothing more.
-	stopped []*atomic.Bool
-	cost    int64 // ns per item
-	idleAt  int64 // clock() when the goroutine began to wait for input, or 0
+	cost   int64 // ns per item
+	idleAt int64 // clock() when the goroutine began to wait for input, or 0
 }
 
 func (f *fanoutOp[S, T]) run(r *run) {
@@ -130,12 +127,6 @@ func (f *fanoutOp[S, T]) run(r *run) {
 	f.ems = make([]emitter[S, T], len(f.outs))
 	for k := range f.ems {
 		f.ems[k].init(r, f.outs[k])
-	}
-	if f.route == nil {
-		f.stopped = make([]*atomic.Bool, len(f.sts))
-		for k, st := range f.sts {
-			f.stopped[k] = r.p.fan.branches[st]
-		}
 	}
 	var buf []Item[S, T]
 	limit := r.p.cfg.ChunkSize
@@ -182,21 +173,20 @@ func (f *fanoutOp[S, T]) run(r *run) {
 // others' (a tee), blocked for the one record of a partition.
 func (f *fanoutOp[S, T]) account(el int64) {
 	var total int64
-	blocked := make([]int64, len(f.ems))
 	for k := range f.ems {
-		blocked[k] = f.ems[k].takeBlocked()
-		total += blocked[k]
-	}
-	if len(f.sts) == 1 {
-		m := &f.sts[0].m
-		m.blocked.Add(total)
-		m.busy.Add(max(el-total, 0))
-		return
+		total += f.ems[k].blocked
 	}
 	for k, st := range f.sts {
-		st.m.blocked.Add(blocked[k])
-		st.m.idle.Add(total - blocked[k])
+		blocked := total // a partition's one record
+		if len(f.sts) > 1 {
+			blocked = f.ems[k].blocked
+			st.m.idle.Add(total - blocked)
+		}
+		st.m.blocked.Add(blocked)
 		st.m.busy.Add(max(el-total, 0))
+	}
+	for k := range f.ems {
+		f.ems[k].blocked = 0
 	}
 }
 
@@ -233,7 +223,7 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 	for k := range f.ems {
 		st := f.sts[k]
 		st.m.in.Add(n)
-		if f.stopped[k].Load() {
+		if f.r.p.fan.branches[st].Load() { // its branch's sink stopped early
 			st.m.cancelled.Add(n)
 			continue
 		}
@@ -330,12 +320,9 @@ func (f *fanoutOp[S, T]) partition(chunk []Item[S, T]) int64 {
 // routeOf returns the output of it, or the error of a route that panicked
 // or returned a number out of range.
 func (f *fanoutOp[S, T]) routeOf(it *Item[S, T]) (k int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = newPanicError(v)
-		}
-	}()
-	k = f.route(it.Input, it.Value)
+	if pe := Catch(func() { k = f.route(it.Input, it.Value) }); pe != nil {
+		return 0, pe
+	}
 	if k < 0 || k >= len(f.outs) {
 		return 0, fmt.Errorf("pipeline: route returned %d for %d outputs", k, len(f.outs))
 	}
@@ -350,13 +337,6 @@ type fanInfo struct {
 	branches map[*Stage]*atomic.Bool
 	later    []func(context.Context) error
 	gather   *gathering
-}
-
-func (p *Pipeline) fanState() *fanInfo {
-	if p.fan.branches == nil {
-		p.fan.branches = map[*Stage]*atomic.Bool{}
-	}
-	return &p.fan
 }
 
 // AttachKeyed adds a stage whose spec.Workers workers each read their own

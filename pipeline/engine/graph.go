@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultChunkSize is the largest number of items moved between two stages
@@ -87,7 +88,7 @@ func New(cfg Config) *Pipeline {
 			panic("pipeline: observer is nil")
 		}
 	}
-	return &Pipeline{cfg: cfg, knobs: readKnobs(), names: map[string]int{}}
+	return &Pipeline{cfg: cfg, knobs: readKnobs(), names: map[string]int{}, fan: fanInfo{branches: map[*Stage]*atomic.Bool{}}}
 }
 
 // Stages returns the pipeline's stages in composition order. After a run,
