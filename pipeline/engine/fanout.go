@@ -74,10 +74,9 @@ func partition[S, T any](in *Stream[S, T], name string, n int, route func(input 
 // nil) or of a partition (one record) to in and returns its n outputs.
 func fanout[S, T any](in *Stream[S, T], sts []*Stage, n int, route func(S, T) int) []*Stream[S, T] {
 	p := in.p
-	f := &fanoutOp[S, T]{sts: sts, route: route, units: in.units, outs: make([]*Stream[S, T], n)}
+	f := &fanoutOp[S, T]{sts: sts, route: route, units: in.units, outs: make([]*Stream[S, T], n),
+		weigh: make([]func(T) int64, n), last: make([]atomic.Pointer[Item[S, T]], n)}
 	f.in = in.attach(sts[0], nil)
-	f.weigh = make([]func(T) int64, n)
-	f.last = make([]atomic.Pointer[Item[S, T]], n)
 	for k := range n {
 		st := sts[min(k, len(sts)-1)]
 		out := newStream[S, T](p, st)
@@ -212,18 +211,14 @@ func (f *fanoutOp[S, T]) tee(chunk []Item[S, T]) int64 {
 			plain = false
 		}
 	}
-	if f.r.stopping() {
-		for _, st := range f.sts {
-			st.m.in.Add(n)
-			st.m.cancelled.Add(n)
-		}
+	stopping := f.r.stopping()
+	if stopping {
 		keepFailures(f.r, chunk)
-		return n
 	}
 	for k := range f.ems {
 		st := f.sts[k]
 		st.m.in.Add(n)
-		if f.r.p.fan.branches[st].Load() { // its branch's sink stopped early
+		if stopping || f.r.p.fan.branches[st].Load() { // or its branch's sink stopped early
 			st.m.cancelled.Add(n)
 			continue
 		}

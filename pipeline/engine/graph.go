@@ -99,6 +99,16 @@ func (p *Pipeline) Stages() []*Stage { return append([]*Stage(nil), p.stages...)
 // failure records (continue-on-error) instead of cancelling the run.
 func (p *Pipeline) ContinueOnError() bool { return p.cfg.ContinueOnError }
 
+// unconsumed returns a stage whose output is never consumed, or nil.
+func (p *Pipeline) unconsumed() *Stage {
+	for _, si := range p.streams {
+		if !si.consumed() {
+			return si.from
+		}
+	}
+	return nil
+}
+
 // valid panics, with what to do, if p is nil or was not made by New.
 func (p *Pipeline) valid(what string) {
 	if p == nil {

@@ -235,10 +235,8 @@ func (p *Pipeline) execute(ctx context.Context, st *Stage, feeds []*Stage, setup
 	if ctx == nil {
 		panic("pipeline: run with a nil context")
 	}
-	for _, si := range p.streams {
-		if !si.consumed() {
-			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", si.from.name))
-		}
+	if st := p.unconsumed(); st != nil {
+		panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", st.name))
 	}
 	r := p.begin(ctx, []func(*run){setup})
 	finished := append(feeds, st)

@@ -36,8 +36,8 @@ func Later(p *Pipeline, body func(ctx context.Context) error) {
 // (ErrStop, a sink such as First(n)) stops only its own branch: the tee
 // hands it nothing more, and the other branches go on; once every sink has
 // either stopped or consumed its whole input, the run stops (so that an
-// endless source feeding only stopped branches ends). When ctx is cancelled every branch stops and
-// every sink returns the cause.
+// endless source feeding only stopped branches ends). When ctx is
+// cancelled every branch stops and every sink returns the cause.
 //
 // A panic in a sink's consuming code that goes up its stack ([Consumer]
 // PanicThrough) stops the run, and Run panics with it once every goroutine
@@ -57,7 +57,7 @@ func Run(ctx context.Context, p *Pipeline) error {
 	if p.fan.gather != nil {
 		panic("pipeline: Run: the pipeline is already running")
 	}
-	g := &gathering{regs: make([]*sinkReg, len(bodies))}
+	g := &gathering{regs: make([]*sinkReg, len(bodies)), over: map[*Stage]bool{}}
 	p.fan.gather = g
 	type outcome struct {
 		err      error
@@ -87,13 +87,11 @@ func Run(ctx context.Context, p *Pipeline) error {
 		go func() {
 			defer wg.Done()
 			defer func() {
-				if g.regs[i] == nil {
-					close(ready) // never built: Run sees it
-				}
-			}()
-			defer func() {
 				if v := recover(); v != nil {
 					outs[i].panicked, outs[i].value = true, v
+				}
+				if g.regs[i] == nil {
+					close(ready) // never built: Run sees it
 				}
 			}()
 			outs[i].err = body(ctx)
@@ -107,11 +105,9 @@ func Run(ctx context.Context, p *Pipeline) error {
 			panic(fmt.Sprintf("pipeline: Run: sink %d of %d returned without consuming its stream (err: %v)", i+1, len(bodies), outs[i].err))
 		}
 	}
-	for _, si := range p.streams {
-		if !si.consumed() {
-			abort()
-			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", si.from.name))
-		}
+	if st := p.unconsumed(); st != nil {
+		abort()
+		panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", st.name))
 	}
 	p.executeAll(ctx, g)
 	wg.Wait()
@@ -158,12 +154,8 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 		if len(p.fan.later) > 0 {
 			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
 		}
-		if len(p.fan.branches) > 0 {
-			for _, si := range p.streams {
-				if !si.consumed() {
-					panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", si.from.name))
-				}
-			}
+		if st := p.unconsumed(); st != nil && len(p.fan.branches) > 0 {
+			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", st.name))
 		}
 		return p.execute(ctx, st, feeds, setup, consume)
 	}
@@ -267,9 +259,6 @@ func (k *sink[S, T]) stop() {
 // endless source would never end).
 func (g *gathering) ended(r *run, st *Stage, stopped bool) {
 	g.mu.Lock()
-	if g.over == nil {
-		g.over = map[*Stage]bool{}
-	}
 	if !g.over[st] {
 		g.over[st] = true
 		if stopped {

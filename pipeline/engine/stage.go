@@ -214,7 +214,7 @@ func (s *Stage) Total() (int64, bool) {
 	if len(s.upstreams) == 0 {
 		// A source of unknown length: what it produced so far, or what
 		// it declared it will produce (SetTotal).
-		if n, ok := s.declaredItems(); ok && !s.finished.Load() {
+		if n, ok := declared(&s.decl.items); ok && !s.finished.Load() {
 			return n, true
 		}
 		return s.m.in.Load(), s.finished.Load()

@@ -44,17 +44,10 @@ func SetWeightTotal(ctx context.Context, n int64) {
 // true, or 0 and false when none was. It is what the stage's weight will be
 // once done, as its function knew it; the weight it counted is in
 // [Stage.Counts].
-func (s *Stage) WeightTotal() (int64, bool) {
-	if n := s.decl.weight.Load(); n > 0 {
-		return n - 1, true
-	}
-	return 0, false
-}
+func (s *Stage) WeightTotal() (int64, bool) { return declared(&s.decl.weight) }
 
-// declaredItems returns the item total a source declared with [SetTotal].
-func (s *Stage) declaredItems() (int64, bool) {
-	if n := s.decl.items.Load(); n > 0 {
-		return n - 1, true
-	}
-	return 0, false
+// declared returns the total stored plus one in v, and whether one was.
+func declared(v *atomic.Int64) (int64, bool) {
+	n := v.Load()
+	return max(n-1, 0), n > 0
 }
