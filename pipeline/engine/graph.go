@@ -153,7 +153,7 @@ func (p *Pipeline) newStage(name string, kind Kind, shape Shape, workers int, to
 	} else {
 		p.names[name] = 1
 	}
-	s := &Stage{p: p, name: name, index: idx, kind: kind, shape: shape, workers: workers, total: total, upstreams: upstreams}
+	s := &Stage{name: name, index: idx, kind: kind, shape: shape, workers: workers, total: total, upstreams: upstreams}
 	p.stages = append(p.stages, s)
 	return s
 }

@@ -126,9 +126,9 @@ type gathering struct {
 	regs  []*sinkReg
 	cur   int           // the sink being built
 	ready chan struct{} // closed once it is built (or its function returned)
-	// stopped counts the sinks that stopped early on purpose.
+
 	mu      sync.Mutex
-	stopped int
+	stopped int             // the sinks that stopped early on purpose
 	over    map[*Stage]bool // the sinks that stopped or consumed all their input
 }
 
@@ -137,7 +137,6 @@ type sinkReg struct {
 	st       *Stage
 	feeds    []*Stage
 	setup    func(*run)
-	consume  func(*run)
 	start    chan *run     // the run, or closed if Run gave up
 	consumed chan struct{} // closed once consume has returned
 	panicked bool          // consume panicked through
@@ -154,7 +153,7 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 		if len(p.fan.later) > 0 {
 			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
 		}
-		if st := p.unconsumed(); st != nil && len(p.fan.branches) > 0 {
+		if un := p.unconsumed(); un != nil && len(p.fan.branches) > 0 {
 			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", st.name))
 		}
 		return p.execute(ctx, st, feeds, setup, consume)
@@ -162,7 +161,7 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 	if g.regs[g.cur] != nil {
 		panic("pipeline: Run: a sink consumed two streams; each sink given to Later consumes one")
 	}
-	reg := &sinkReg{st: st, feeds: feeds, setup: setup, consume: consume,
+	reg := &sinkReg{st: st, feeds: feeds, setup: setup,
 		start: make(chan *run, 1), consumed: make(chan struct{}), final: make(chan error, 1)}
 	g.regs[g.cur] = reg
 	close(g.ready)

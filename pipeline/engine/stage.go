@@ -135,7 +135,6 @@ type meter struct {
 // [Consume]; an [Observer] receives the list when a run starts. All methods
 // are safe for concurrent use while the run goes on.
 type Stage struct {
-	p         *Pipeline
 	name      string
 	index     int
 	kind      Kind
