@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // Later registers a sink of p for [Run]: body runs one sink (it calls
@@ -57,7 +58,7 @@ func Run(ctx context.Context, p *Pipeline) error {
 	if p.fan.gather != nil {
 		panic("pipeline: Run: the pipeline is already running")
 	}
-	g := &gathering{regs: make([]*sinkReg, len(bodies)), over: map[*Stage]bool{}}
+	g := &gathering{regs: make([]*sinkReg, len(bodies)), started: make(chan struct{}), done: make(chan struct{}), over: map[*Stage]bool{}}
 	p.fan.gather = g
 	type outcome struct {
 		err      error
@@ -67,11 +68,7 @@ func Run(ctx context.Context, p *Pipeline) error {
 	outs := make([]outcome, len(bodies))
 	var wg sync.WaitGroup
 	abort := func() {
-		for _, reg := range g.regs {
-			if reg != nil {
-				close(reg.start)
-			}
-		}
+		close(g.started) // with no run: the sinks built return errAborted
 		wg.Wait()
 		p.mu.Lock()
 		p.state = stateDone
@@ -121,11 +118,19 @@ func Run(ctx context.Context, p *Pipeline) error {
 	return joinOnce(errs)
 }
 
-// gathering is the state of a [Run]: the sinks built so far.
+// gathering is the state of a [Run]: the sinks built so far, then their
+// run.
 type gathering struct {
 	regs  []*sinkReg
 	cur   int           // the sink being built
 	ready chan struct{} // closed once it is built (or its function returned)
+
+	started   chan struct{}  // closed once r is set, or once Run gave up with r nil
+	r         *run           // the run of every sink
+	consuming sync.WaitGroup // the sinks' consume functions still running
+	panicked  atomic.Bool    // a sink's consume panicked through
+	done      chan struct{}  // closed once the run has ended, with err
+	err       error
 
 	mu      sync.Mutex
 	stopped int             // the sinks that stopped early on purpose
@@ -134,13 +139,9 @@ type gathering struct {
 
 // sinkReg is one sink of a Run, built and waiting for the run.
 type sinkReg struct {
-	st       *Stage
-	feeds    []*Stage
-	setup    func(*run)
-	start    chan *run     // the run, or closed if Run gave up
-	consumed chan struct{} // closed once consume has returned
-	panicked bool          // consume panicked through
-	final    chan error    // the run's error
+	st    *Stage
+	feeds []*Stage
+	setup func(*run)
 }
 
 var errAborted = errors.New("pipeline: Run: another sink could not be built; nothing ran")
@@ -154,42 +155,42 @@ func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup
 			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
 		}
 		if un := p.unconsumed(); un != nil && len(p.fan.branches) > 0 {
-			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", st.name))
+			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", un.name))
 		}
 		return p.execute(ctx, st, feeds, setup, consume)
 	}
 	if g.regs[g.cur] != nil {
 		panic("pipeline: Run: a sink consumed two streams; each sink given to Later consumes one")
 	}
-	reg := &sinkReg{st: st, feeds: feeds, setup: setup,
-		start: make(chan *run, 1), consumed: make(chan struct{}), final: make(chan error, 1)}
-	g.regs[g.cur] = reg
+	g.regs[g.cur] = &sinkReg{st: st, feeds: feeds, setup: setup}
 	close(g.ready)
-	r, ok := <-reg.start
-	if !ok {
+	<-g.started
+	r := g.r
+	if r == nil {
 		return errAborted
 	}
+	panicked := true
 	var pv any
 	func() {
-		reg.panicked = true
 		defer func() {
-			if reg.panicked {
+			if panicked {
 				pv = recover()
+				g.panicked.Store(true)
 				r.stop()
 			}
-			close(reg.consumed)
+			g.consuming.Done()
 		}()
 		consume(r)
-		reg.panicked = false
+		panicked = false
 	}()
-	if !reg.panicked {
+	if !panicked {
 		g.ended(r, st, false)
 	}
-	err := <-reg.final
-	if reg.panicked {
+	<-g.done
+	if panicked {
 		panic(pv)
 	}
-	return err
+	return errors.Join(g.err) // nil, or the run's error in a join of its own
 }
 
 // executeAll is [Pipeline.execute] for the sinks of a [Run]: each sink's
@@ -202,25 +203,18 @@ func (p *Pipeline) executeAll(ctx context.Context, g *gathering) {
 		setups = append(setups, reg.setup)
 		finished = append(append(finished, reg.feeds...), reg.st)
 	}
-	r := p.begin(ctx, setups)
-	for _, reg := range g.regs {
-		reg.start <- r
-	}
-	panicked := false
-	for _, reg := range g.regs {
-		<-reg.consumed
-		panicked = panicked || reg.panicked
-	}
-	r.pool.Wait()
-	err := r.result()
-	stopErr := joinOnce([]error{err})
-	if panicked {
+	g.r = p.begin(ctx, setups)
+	g.consuming.Add(len(g.regs))
+	close(g.started)
+	g.consuming.Wait()
+	g.r.pool.Wait()
+	g.err = g.r.result()
+	stopErr := joinOnce([]error{g.err})
+	if g.panicked.Load() {
 		stopErr = ErrConsumerPanicked
 	}
-	r.end(finished, stopErr)
-	for _, reg := range g.regs {
-		reg.final <- errors.Join(err) // nil, or err in a join of its own
-	}
+	g.r.end(finished, stopErr)
+	close(g.done)
 }
 
 // stop stops the sink because its consumer wants no more items: the whole
