@@ -85,3 +85,17 @@ func TestFanoutMisuse(t *testing.T) {
 		}()
 	}
 }
+
+// A branch of a tee run by a sink of its own, the other branch never
+// consumed: the message names the branch left over.
+func TestTeeBranchLeftOverIsNamed(t *testing.T) {
+	p := pipeline.New()
+	bs := engine.Tee(stage.FromSlice(p, ints(3)), "", 2)
+	want := `pipeline: the output of stage "tee/2" is never consumed; each branch of a tee runs to a sink of its own`
+	defer func() {
+		if v := recover(); !strings.Contains(fmt.Sprint(v), want) {
+			t.Errorf("panic %v, want %q", v, want)
+		}
+	}()
+	_, _ = sink.Count(context.Background(), bs[0])
+}
