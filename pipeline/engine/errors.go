@@ -35,9 +35,7 @@ func (e *ItemError[S]) Error() string {
 
 // Format prints Error for %v and %s; %+v adds the stack of a panic in the
 // chain of causes.
-func (e *ItemError[S]) Format(f fmt.State, verb rune) {
-	formatError(f, verb, e)
-}
+func (e *ItemError[S]) Format(f fmt.State, verb rune) { formatError(f, verb, e) }
 
 // Unwrap returns the stage function's error.
 func (e *ItemError[S]) Unwrap() error { return e.Err }
@@ -50,11 +48,9 @@ func (e *ItemError[S]) withCause(cause error) error {
 }
 
 func formatInput(v any) string {
-	switch x := v.(type) {
-	case string:
-		return fmt.Sprintf("%q", x)
-	case []byte:
-		return fmt.Sprintf("%q", x)
+	switch v.(type) {
+	case string, []byte:
+		return fmt.Sprintf("%q", v)
 	}
 	return fmt.Sprint(v)
 }
