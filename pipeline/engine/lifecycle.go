@@ -232,11 +232,18 @@ func (r *run) end(finished []*Stage, err error) {
 // calling goroutine, then waits for every goroutine to exit and ends the
 // run.
 func (p *Pipeline) execute(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run)) error {
+	if len(p.fan.later) > 0 {
+		panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
+	}
+	un := p.unconsumed()
+	if un != nil && len(p.fan.branches) > 0 {
+		panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", un.name))
+	}
 	if ctx == nil {
 		panic("pipeline: run with a nil context")
 	}
-	if st := p.unconsumed(); st != nil {
-		panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", st.name))
+	if un != nil {
+		panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; connect it to a stage or a sink", un.name))
 	}
 	r := p.begin(ctx, []func(*run){setup})
 	finished := append(feeds, st)

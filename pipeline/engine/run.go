@@ -151,12 +151,6 @@ var errAborted = errors.New("pipeline: Run: another sink could not be built; not
 func (p *Pipeline) runSink(ctx context.Context, st *Stage, feeds []*Stage, setup func(*run), consume func(*run)) error {
 	g := p.fan.gather
 	if g == nil {
-		if len(p.fan.later) > 0 {
-			panic("pipeline: the pipeline has sinks registered with Later: run them all with Run (sink.Run), not with a sink of their own")
-		}
-		if un := p.unconsumed(); un != nil && len(p.fan.branches) > 0 {
-			panic(fmt.Sprintf("pipeline: the output of stage %q is never consumed; each branch of a tee runs to a sink of its own: give each sink to sink.Later and run them with sink.Run", un.name))
-		}
 		return p.execute(ctx, st, feeds, setup, consume)
 	}
 	if g.regs[g.cur] != nil {
