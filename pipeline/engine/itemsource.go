@@ -6,6 +6,23 @@ import (
 	"sync/atomic"
 )
 
+// FuncSource adds a source whose one goroutine runs produce, which calls
+// emit for each value in order. emit blocks while the next stage is busy and
+// returns false once the run is cancelled; produce should then return. An
+// error returned by produce (other than one caused by the cancellation)
+// fails the run under fail-fast, and is returned next to the item failures
+// under continue-on-error; a panic in produce becomes such an error too. It
+// panics if produce is nil.
+func FuncSource[T any](p *Pipeline, spec SourceSpec, produce func(ctx context.Context, emit func(T) bool) error) *Stream[T, T] {
+	p.valid("Generate")
+	if produce == nil {
+		panic(fmt.Sprintf("pipeline: source %q: function is nil", spec.Name))
+	}
+	return itemSource(p, spec, func(ctx context.Context, emit func(Item[T, T]) bool) error {
+		return produce(ctx, func(v T) bool { return emit(Item[T, T]{Input: v, Value: v}) })
+	})
+}
+
 // ItemSource adds a source whose one goroutine runs produce, which calls
 // emit for each item in order. Unlike [FuncSource], an item's pipeline
 // input and value may differ (a key and its value), and an item may fail
@@ -114,64 +131,4 @@ func failAtSource[S, T any](r *run, q *sourceQueue[S, T], it Item[S, T]) bool {
 		return false
 	}
 	return true
-}
-
-// PairSource adds a source that emits, in order, an item for each index i
-// of keys whose pipeline input is keys[i] and whose value is values[i] (a
-// map's entries, for instance). Its total is len(keys). Like
-// [SliceSource] it has no goroutine: the workers of the next stage take
-// index ranges directly. The slices must not be modified until the run
-// ends. It panics if they differ in length.
-func PairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *Stream[K, V] {
-	p.valid("PairSource")
-	if len(keys) != len(values) {
-		panic(fmt.Sprintf("pipeline: source %q: %d keys for %d values", spec.Name, len(keys), len(values)))
-	}
-	return pairSource(p, spec, keys, values)
-}
-
-// pairSource is [PairSource], and, with keys and values the same slice,
-// [SliceSource].
-func pairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *Stream[K, V] {
-	st := spec.stage(p, int64(len(keys)))
-	s := newStream[K, V](p, st)
-	s.sourceless = true
-	var last atomic.Int64 // the index of the last item handed out, plus one
-	var weight func(V) int64
-	s.onAttach = append(s.onAttach, func() {
-		weight = s.weigh
-		if d := s.describe; d != nil {
-			st.desc = func() string {
-				if i := last.Load(); i > 0 {
-					return d(keys[i-1], values[i-1])
-				}
-				return ""
-			}
-		}
-	})
-	s.feed = &sliceFeed[K, V]{
-		from: st,
-		n:    int64(len(keys)),
-		fill: func(dst []Item[K, V], lo, hi int) []Item[K, V] {
-			vs := values[lo:hi]
-			for i, k := range keys[lo:hi] {
-				dst = append(dst, Item[K, V]{Input: k, Value: vs[i]})
-			}
-			if weight != nil {
-				var w int64
-				for _, v := range vs {
-					w += weight(v)
-				}
-				st.m.weight.Add(w)
-			}
-			if st.desc != nil {
-				last.Store(int64(hi))
-			}
-			return dst
-		},
-	}
-	if len(keys) == 0 {
-		markEmpty(st)
-	}
-	return s
 }
