@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-
-	"github.com/sourcegraph/conc/pool"
 )
 
 // Later registers a sink of p for [Run]: body runs one sink (it calls
@@ -211,8 +209,7 @@ func (p *Pipeline) executeAll(ctx context.Context, g *gathering) {
 	p.mu.Lock()
 	p.state = stateRunning
 	p.mu.Unlock()
-	r := &run{p: p, parent: ctx, pool: pool.New()}
-	r.ctx, r.cancel = context.WithCancelCause(ctx)
+	r := newRun(p, ctx)
 	for _, o := range p.cfg.Observers {
 		o.Start(p.Stages())
 	}
