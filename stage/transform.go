@@ -104,13 +104,7 @@ type mapOp[S, In, Out any] struct {
 	fn func(context.Context, In) (Out, error)
 }
 
-func (op mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) {
-	fn := op.fn
-	engine.Each(w, func(ctx context.Context, _ S, v In) (Out, bool, error) {
-		out, err := fn(ctx, v)
-		return out, true, err
-	})
-}
+func (op mapOp[S, In, Out]) Work(w *engine.Worker[S, In, S, Out]) { engine.EachMap(w, op.fn) }
 
 // Filter returns a stage that keeps the items for which keep returns true,
 // with a fixed number of workers (default GOMAXPROCS), in completion order.

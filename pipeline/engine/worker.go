@@ -93,7 +93,7 @@ func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) { return w.NextOr(nil
 // tick fires while it waits for input: an operator that holds items (a
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
-	if c := w.cur; c != nil && c.private() && c.fast && c.pos < len(c.items) && w.r.ctx.Err() == nil {
+	if c := w.cur; c != nil && c.private() && c.fast && c.pos < len(c.items) && !w.r.stopping() {
 		it := &c.items[c.pos]
 		c.pos++
 		w.n++
