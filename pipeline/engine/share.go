@@ -17,14 +17,19 @@ import (
 // known to be slow (a microsecond or more) or a sibling was waiting for
 // work when it took the chunk: then the chunk is shared from the start. A
 // worker about to wait with nothing to do asks every private chunk of its
-// siblings for a share; the owner turns it shared at its next item. Items
-// of a shared chunk are taken with an atomic add, by the owner as by any
-// worker. A waiting worker looks at the shared chunks every budget and
-// joins one whose items left would take longer than the budget at the pace
-// seen since its last look (slow items, or a chunk sized for fast items
-// that turned slow), taking its items one at a time. Chunks that go at the
-// pace they were sized for are joined by no one, so fast items keep moving
-// in large chunks; whatever feeds the stage, the rule is the same.
+// siblings for a share; the owner turns it shared at its next item. An
+// owner inside a slow item does not come to its next one for a while, so it
+// holds its private items by leases of an eighth of the chunk (a
+// compare-and-swap each): a worker that finds a chunk still asked half a
+// budget after asking claims the items past the lease, as a chunk of its
+// own shared from the start. Items of a shared chunk are taken with an
+// atomic add, by the owner as by any worker. A waiting worker looks at the
+// shared chunks every budget and joins one whose items left would take
+// longer than the budget at the pace seen since its last look (slow items,
+// or a chunk sized for fast items that turned slow), taking its items one
+// at a time. Chunks that go at the pace they were sized for are joined by
+// no one, so fast items keep moving in large chunks; whatever feeds the
+// stage, the rule is the same.
 type inbox[S, T any] struct {
 	s     *Stream[S, T] // the stream read
 	in    inlet[S, T]
@@ -145,13 +150,16 @@ func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 	b := w.in
 	if b.share && len(b.slots) > 1 && len(items) > 1 {
 		c := &Chunk[SI, I]{items: items, owner: w.id}
-		if w.cost >= sharedCost || b.idle.Load() > 0 {
+		shared := w.cost >= sharedCost || b.idle.Load() > 0
+		c.lease(!shared)
+		if shared {
 			c.mode.Store(chunkShared)
 		}
 		return c // published by startChunk
 	}
 	c := &w.own
-	c.items, c.pos, c.owner = items, 0, w.id
+	c.items, c.owner = items, w.id
+	c.lease(false)
 	return c
 }
 
@@ -182,7 +190,9 @@ func (w *Worker[SI, I, SO, O]) ask() {
 	for j := range w.in.slots {
 		if j != me {
 			if c := w.in.slots[j].Load(); c != nil && c.mode.Load() == chunkPrivate {
-				c.mode.CompareAndSwap(chunkPrivate, chunkAsked)
+				if c.mode.CompareAndSwap(chunkPrivate, chunkAsked) {
+					c.seenAt.Store(clock())
+				}
 			}
 		}
 	}
@@ -226,8 +236,16 @@ func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
 		if now == 0 {
 			now = clock()
 		}
-		if c.mode.Load() != chunkShared {
-			continue // private or asked: the owner shares it at its next item
+		if m := c.mode.Load(); m != chunkShared {
+			// Private or asked: the owner shares it at its next item. One
+			// asked half a budget ago is held by an owner inside a slow
+			// item: claim the items past its lease.
+			if at := c.seenAt.Load(); m == chunkAsked && at != 0 && now-at >= budget/2 {
+				if s := w.claim(c); s != nil {
+					return s
+				}
+			}
+			continue
 		}
 		left := c.left()
 		if left <= 0 {
@@ -251,4 +269,26 @@ func (w *Worker[SI, I, SO, O]) steal() *Chunk[SI, I] {
 		c.seenAt.Store(now)
 	}
 	return nil
+}
+
+// claim takes the items of sibling chunk c past its owner's lease, or
+// returns nil when there are none or the owner took the next lease first.
+// They make a chunk of w's own, shared from the start, which the idle
+// siblings join at their next look: its items have been slow since c was
+// asked.
+func (w *Worker[SI, I, SO, O]) claim(c *Chunk[SI, I]) *Chunk[SI, I] {
+	h := c.horizon.Load()
+	if h < 0 || h >= int64(len(c.items)) {
+		return nil
+	}
+	c.stolen.Store(true) // before the claim: the owner must not reuse the memory
+	if !c.horizon.CompareAndSwap(h, -1-h) {
+		return nil
+	}
+	s := &Chunk[SI, I]{items: c.items[h:], owner: w.id, counted: true}
+	s.lease(false)
+	s.mode.Store(chunkShared)
+	s.stolen.Store(true) // the memory is c's
+	s.seenAt.Store(c.seenAt.Load())
+	return s
 }

@@ -93,7 +93,7 @@ func (w *Worker[SI, I, SO, O]) Next() (*Item[SI, I], bool) { return w.NextOr(nil
 // tick fires while it waits for input: an operator that holds items (a
 // partial batch) can then hand them on.
 func (w *Worker[SI, I, SO, O]) NextOr(tick <-chan time.Time) (*Item[SI, I], bool) {
-	if c := w.cur; c != nil && c.private() && c.fast && c.pos < len(c.items) && !w.r.stopping() {
+	if c := w.cur; c != nil && c.private() && c.fast && (c.pos < c.lim || c.extend()) && !w.r.stopping() {
 		it := &c.items[c.pos]
 		c.pos++
 		w.n++
@@ -215,7 +215,8 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	w.timed = c.owner != w.id
 	w.itemT = w.start
 	if !w.timed {
-		// A chunk fresh from the input: its items enter the stage.
+		// A chunk fresh from the input: its items enter the stage (those
+		// of a claimed chunk entered with the chunk they came from).
 		var n int64
 		c.fast = true
 		if w.in.s.units == nil && !w.r.p.cfg.ContinueOnError {
@@ -229,7 +230,9 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 				}
 			}
 		}
-		w.st.m.in.Add(n)
+		if !c.counted {
+			w.st.m.in.Add(n)
+		}
 		if c != &w.own {
 			// Published once the owner's fields are set: a sibling reads
 			// them after it loads the chunk from the slot.
