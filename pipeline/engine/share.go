@@ -15,7 +15,8 @@ import (
 // publishes it. It works through it with a private index (one load of the
 // chunk's own cache line per item, no atomic write), unless its items are
 // known to be slow (a microsecond or more) or a sibling was waiting for
-// work when it took the chunk: then the chunk is shared from the start. A
+// work when it took a chunk that would take longer than twice the budget
+// (or whose cost is not known yet): then the chunk is shared from the start. A
 // worker about to wait with nothing to do asks every private chunk of its
 // siblings for a share; the owner turns it shared at its next item. An
 // owner inside a slow item does not come to its next one for a while, so it
@@ -150,7 +151,13 @@ func (w *Worker[SI, I, SO, O]) publish(items []Item[SI, I]) *Chunk[SI, I] {
 	b := w.in
 	if b.share && len(b.slots) > 1 && len(items) > 1 {
 		c := &Chunk[SI, I]{items: items, owner: w.id}
-		shared := w.cost >= sharedCost || b.idle.Load() > 0
+		// A sibling waiting when the chunk is taken joins it at once,
+		// unless the chunk is sized to the budget at a cost already
+		// known: then no waiting sibling would join it (see steal), and
+		// sharing would only cost an atomic add per item (a tenth of an
+		// item of a chain of maps). Items that turn slow in it are still
+		// claimed (see claim).
+		shared := w.cost >= sharedCost || b.idle.Load() > 0 && (w.cost == 0 || w.cost*int64(len(items)) > 2*budget)
 		c.lease(!shared)
 		if shared {
 			c.mode.Store(chunkShared)
