@@ -38,34 +38,9 @@ func each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out], mf func
 		return fn(ctx, it.Input, it.Value)
 	}
 	ctx := w.ctx
-	r := w.r // looked at before every item: none starts once the run is cancelled
 	for {
 		if c := w.cur; c != nil && !w.timed && c.fast && w.plain { // the owner's, plain
-			e := w.em
-			for c.mode.Load() == chunkPrivate && (c.pos < c.lim || c.extend()) && !r.stopping() {
-				it := &c.items[c.pos]
-				c.pos++
-				w.n++
-				w.item = it // a panic in fn fails this item
-				v, keep, err := call(ctx, it)
-				switch {
-				case err != nil:
-					w.Fail(it.Input, 1, err)
-				case !keep:
-					w.item = nil
-					w.dropped++
-				default:
-					w.item = nil
-					e.buf = append(e.buf, Item[S, Out]{Input: it.Input, Value: v})
-					e.done++
-					e.emitted++
-					if len(e.buf) >= e.want || e.early && e.unchecked+1 >= e.checkEvery && e.due() {
-						e.flush()
-					} else {
-						e.unchecked++
-					}
-				}
-			}
+			eachPlain(w, c, fn, mf)
 		}
 		it, ok := w.Next()
 		if !ok {
@@ -87,5 +62,78 @@ func each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out], mf func
 		default:
 			w.Emit(Item[S, Out]{Input: it.Input, Value: v}, n)
 		}
+	}
+}
+
+// eachPlain is each's loop through the private items of chunk c, while
+// they last, no sibling asks for a share and the run is not cancelled. The
+// emitter's buffer and counts live in locals while it runs, and go back to
+// the emitter before anything else looks at them (a hand-off, a failure,
+// the end, a panic in fn).
+func eachPlain[S, In, Out any](w *Worker[S, In, S, Out], c *Chunk[S, In], fn Func[S, In, Out], mf func(context.Context, In) (Out, error)) {
+	ctx, e := w.ctx, w.em
+	r := w.r // looked at before every item: none starts once the run is cancelled
+	buf, k, unchecked := e.buf, int64(0), e.unchecked
+	// Under fail-fast no item holds an error, so a chunk's room past its
+	// length has a nil Err already: writing the input and the value alone
+	// spares writing (and, while the collector marks, guarding) Err.
+	clean := !w.r.p.cfg.ContinueOnError
+	// The loop keeps no per-item state in w: the items taken are counted
+	// from c.pos, and inFn says that fn runs on the item before c.pos, so
+	// that a panic in fn fails it.
+	p0, inFn := c.pos, false
+	defer func() {
+		e.buf, e.unchecked = buf, unchecked
+		e.done, e.emitted = e.done+k, e.emitted+k
+		w.n += int64(c.pos - p0)
+		if inFn {
+			w.item = &c.items[c.pos-1]
+		}
+	}()
+	for c.mode.Load() == chunkPrivate && (c.pos < c.lim || c.extend()) && !r.stopping() {
+		it := &c.items[c.pos]
+		c.pos++
+		inFn = true
+		var v Out
+		var keep bool
+		var err error
+		if mf != nil {
+			v, err = mf(ctx, it.Value)
+			keep = true
+		} else {
+			v, keep, err = fn(ctx, it.Input, it.Value)
+		}
+		inFn = false
+		if err == nil && keep {
+			if n := len(buf); clean && n < cap(buf) {
+				buf = buf[:n+1]
+				buf[n].Input, buf[n].Value = it.Input, v
+			} else {
+				buf = append(buf, Item[S, Out]{Input: it.Input, Value: v})
+			}
+			k++
+			full := len(buf) >= e.want
+			if !full && e.early {
+				if unchecked++; unchecked >= e.checkEvery {
+					unchecked = 0
+					full = e.due()
+				}
+			}
+			if !full {
+				continue
+			}
+		}
+		if err == nil && !keep {
+			w.dropped++
+			continue
+		}
+		e.buf, e.unchecked = buf, unchecked
+		e.done, e.emitted, k = e.done+k, e.emitted+k, 0
+		if err != nil {
+			w.Fail(it.Input, 1, err) // may hand on a failure record
+		} else {
+			e.flush()
+		}
+		buf, unchecked = e.buf, e.unchecked
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 )
 
@@ -66,9 +67,14 @@ func pairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *S
 		from: st,
 		n:    int64(len(keys)),
 		fill: func(dst []Item[K, V], lo, hi int) []Item[K, V] {
-			vs := values[lo:hi]
+			// dst only ever holds items of this feed, none with an error:
+			// its room past its length has a nil Err, which is left as it
+			// is.
+			vs, n := values[lo:hi], len(dst)
+			dst = slices.Grow(dst, hi-lo)[:n+hi-lo]
 			for i, k := range keys[lo:hi] {
-				dst = append(dst, Item[K, V]{Input: k, Value: vs[i]})
+				d := &dst[n+i]
+				d.Input, d.Value = k, vs[i]
 			}
 			if weight != nil {
 				var w int64
