@@ -74,9 +74,12 @@ func eachPlain[S, In, Out any](w *Worker[S, In, S, Out], c *Chunk[S, In], fn Fun
 	ctx, e := w.ctx, w.em
 	r := w.r // looked at before every item: none starts once the run is cancelled
 	buf, k, unchecked := e.buf, int64(0), e.unchecked
-	// Under fail-fast no item holds an error, so a chunk's room past its
-	// length has a nil Err already: writing the input and the value alone
-	// spares writing (and, while the collector marks, guarding) Err.
+	// Under fail-fast no output of this stage holds an error: a stage puts
+	// failure records only under continue-on-error, and the chunks its
+	// emitter fills are new or come back from its own output's consumers.
+	// A chunk's room past its length then has a nil Err already, and
+	// writing the input and the value alone spares writing (and, while the
+	// collector marks, guarding) Err.
 	clean := !w.r.p.cfg.ContinueOnError
 	// The loop keeps no per-item state in w: the items taken are counted
 	// from c.pos, and inFn says that fn runs on the item before c.pos, so

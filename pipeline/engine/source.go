@@ -67,9 +67,9 @@ func pairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *S
 		from: st,
 		n:    int64(len(keys)),
 		fill: func(dst []Item[K, V], lo, hi int) []Item[K, V] {
-			// dst only ever holds items of this feed, none with an error:
-			// its room past its length has a nil Err, which is left as it
-			// is.
+			// dst is the reading worker's buffer for this feed and only
+			// ever holds its items, none with an error: its room past its
+			// length has a nil Err, which is left as it is.
 			vs, n := values[lo:hi], len(dst)
 			dst = slices.Grow(dst, hi-lo)[:n+hi-lo]
 			for i, k := range keys[lo:hi] {
