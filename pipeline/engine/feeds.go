@@ -254,12 +254,19 @@ func (d *directFeed[S, T]) waitSpace(r *run) bool {
 	}
 }
 
+// enqueue queues c. It is counted with the queue locked: a holder that
+// takes the queue takes only counted chunks, so count is never below the
+// chunks not yet stored, and a producer that finds it zero has had every
+// chunk it queued stored. (Counted after the queue was let go, a chunk
+// could be stored before it was counted, leaving count below the chunks
+// still queued: a producer could then find it zero and store its next
+// chunk at once, before its previous one, still queued.)
 func (d *directFeed[S, T]) enqueue(c []Item[S, T]) {
 	d.qmu.Lock()
 	d.queue = append(d.queue, c)
-	d.qmu.Unlock()
 	d.queued.Add(int64(len(c)))
 	d.count.Add(1)
+	d.qmu.Unlock()
 }
 
 // drain consumes the queued chunks, in order, and returns the time it took.
