@@ -13,7 +13,7 @@ import (
 func shareInbox(n int) (*inbox[int, int], []*Worker[int, int, int, int]) {
 	r := &run{p: &Pipeline{}, ctx: context.Background()}
 	spec := &opState[int, int, int, int]{inputs: 1}
-	b := &inbox[int, int]{share: true, slots: make([]atomic.Pointer[Chunk[int, int]], n)}
+	b := &inbox[int, int]{share: true, slots: make([]atomic.Pointer[Chunk[int, int]], n), settled: make(chan struct{})}
 	ws := make([]*Worker[int, int, int, int], n)
 	for i := range ws {
 		ws[i] = &Worker[int, int, int, int]{r: r, id: i, in: b, spec: spec}

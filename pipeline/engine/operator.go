@@ -129,10 +129,11 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 	for k, in := range ins {
 		readers := (spec.Workers - k + len(ins) - 1) / len(ins)
 		boxes[k] = &inbox[SI, I]{
-			s:     in,
-			in:    in.attach(st, nil),
-			share: !p.knobs.noShare && !spec.Ordered,
-			slots: make([]atomic.Pointer[Chunk[SI, I]], readers),
+			s:       in,
+			in:      in.attach(st, nil),
+			share:   !p.knobs.noShare && !spec.Ordered,
+			slots:   make([]atomic.Pointer[Chunk[SI, I]], readers),
+			settled: make(chan struct{}),
 		}
 		boxes[k].running.Store(int32(readers))
 		if in.sourceless {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +46,11 @@ type inbox[S, T any] struct {
 	// worker that finds the input ended stays while it is not zero, since
 	// those items may be ones it could share.
 	taking atomic.Int32
+	// settled is closed once the input has ended and taking is zero: a
+	// worker that finds the input ended while a sibling is still taking
+	// waits for it, not for a timer.
+	settled    chan struct{}
+	settleOnce sync.Once
 	// idle counts the workers waiting for input or for a share; read once
 	// per chunk, a chunk taken while it is not zero is shared from the
 	// start.
@@ -52,6 +58,16 @@ type inbox[S, T any] struct {
 	idle atomic.Int32
 	_    pad
 }
+
+// untake counts a worker out of taking; the last, once the input has
+// ended, lets the siblings waiting for it go on.
+func (b *inbox[S, T]) untake() {
+	if b.taking.Add(-1) == 0 && b.ended.Load() {
+		b.settle()
+	}
+}
+
+func (b *inbox[S, T]) settle() { b.settleOnce.Do(func() { close(b.settled) }) }
 
 // slot is the worker's index among those reading its inbox.
 func (w *Worker[SI, I, SO, O]) slot() int { return w.id / w.spec.inputs }
@@ -86,7 +102,7 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				w.taken = true // released by startChunk once published
 				return w.publish(items), true, false
 			}
-			b.taking.Add(-1)
+			b.untake()
 			switch {
 			case ok && tick != nil:
 				return nil, true, true
@@ -94,13 +110,33 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 				continue // woken to look at the siblings' chunks
 			}
 			b.ended.Store(true)
+			if b.taking.Load() == 0 {
+				b.settle()
+			}
 		}
 		// The input has ended: help with what the siblings hold, or leave.
 		if c := w.steal(); c != nil {
 			return c, true, false
 		}
-		if !w.stealable() && (b.taking.Load() == 0 || w.r.stopping()) {
-			return nil, false, false
+		if !w.stealable() {
+			if b.taking.Load() == 0 || w.r.stopping() {
+				return nil, false, false
+			}
+			// A sibling is between taking its last items and publishing
+			// them, which takes nanoseconds: wait for it, then look at
+			// what it published. (One that looked at the input just before
+			// it ended and takes after settled was closed is waited for on
+			// the timer below.)
+			select {
+			case <-b.settled:
+				if b.taking.Load() == 0 {
+					continue
+				}
+			case <-w.r.ctx.Done():
+				continue
+			case <-tick:
+				return nil, true, true
+			}
 		}
 		w.idle()
 		b.idle.Add(1)

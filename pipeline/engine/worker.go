@@ -241,7 +241,7 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 	}
 	if w.taken {
 		w.taken = false
-		w.in.taking.Add(-1) // the chunk is where the siblings look
+		w.in.untake() // the chunk is where the siblings look
 	}
 	if w.seq != nil {
 		w.beginOrdered(len(c.items))
