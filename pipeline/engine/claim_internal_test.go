@@ -118,3 +118,55 @@ func TestClaimRacesTheOwnersLease(t *testing.T) {
 		t.Errorf("the owner took %d items, want 4 (its two leases)", got)
 	}
 }
+
+// endingInlet reports the end of the input, but calls the waiter's wake
+// first, as an inlet about to block does, then during: the input ends
+// during the wait, while during runs.
+type endingInlet struct{ during func() }
+
+func (e endingInlet) next(_ *run, _ *[]Item[int, int], _ int, w waiter) ([]Item[int, int], bool) {
+	w.idle()
+	w.wake()
+	e.during()
+	return nil, false
+}
+
+func (endingInlet) release([]Item[int, int]) {}
+
+// A worker whose wait for input claims a sibling's items (wake stashes
+// them) while the input ends in the same wait gets the claimed items from
+// fetch, not the end: they entered the stage with the owner's chunk, and
+// no one else would work on them or count them.
+func TestFetchReturnsWhatWakeClaimedAsTheInputEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 64
+		b, ws := shareInbox(2)
+		owner, sib := ws[0], ws[1]
+		items := make([]Item[int, int], n)
+		for i := range items {
+			items[i] = Item[int, int]{Input: i, Value: i}
+		}
+		c := owner.publish(items)
+		b.slots[0].Store(c)
+		c.ownTake() // the owner is inside its first item, a slow one
+		// While the sibling waits, the owner ends its lease, finds the
+		// rest claimed and is done with the chunk.
+		b.in = endingInlet{during: func() {
+			for c.ownTake() != nil {
+			}
+			b.slots[0].Store(nil)
+		}}
+		sib.ask()
+		time.Sleep(time.Duration(budget)) // asked half a budget ago and more: claimable
+		got, ok, _ := sib.fetch(nil)
+		if !ok || got == nil {
+			t.Fatal("fetch reported the end; the items claimed while waiting are lost")
+		}
+		if got.items[0].Input != n/8 || len(got.items) != n-n/8 {
+			t.Errorf("fetch returned items %d.. (%d), want the claimed %d.. (%d)", got.items[0].Input, len(got.items), n/8, n-n/8)
+		}
+		if sib.stash != nil {
+			t.Error("the claimed chunk is still stashed")
+		}
+	})
+}

@@ -113,6 +113,10 @@ func (w *Worker[SI, I, SO, O]) fetch(tick <-chan time.Time) (c *Chunk[SI, I], ok
 			if b.taking.Load() == 0 {
 				b.settle()
 			}
+			// A chunk that wake stashed while the inlet waited (a
+			// sibling's items, claimed) comes first: the inlet may report
+			// the end in the same wait.
+			continue
 		}
 		// The input has ended: help with what the siblings hold, or leave.
 		if c := w.steal(); c != nil {
