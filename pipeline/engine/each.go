@@ -30,13 +30,6 @@ func EachMap[S, In, Out any](w *Worker[S, In, S, Out], fn func(ctx context.Conte
 
 // each is Each with fn, EachMap with mf.
 func each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out], mf func(context.Context, In) (Out, error)) {
-	call := func(ctx context.Context, it *Item[S, In]) (Out, bool, error) {
-		if mf != nil {
-			v, err := mf(ctx, it.Value)
-			return v, true, err
-		}
-		return fn(ctx, it.Input, it.Value)
-	}
 	ctx := w.ctx
 	for {
 		if c := w.cur; c != nil && !w.timed && c.fast && w.plain { // the owner's, plain
@@ -53,7 +46,7 @@ func each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out], mf func
 			w.cancelled += n
 			continue
 		}
-		v, keep, err := call(ctx, it)
+		v, keep, err := call(ctx, it, fn, mf)
 		switch {
 		case err != nil:
 			w.Fail(it.Input, n, err)
@@ -63,6 +56,15 @@ func each[S, In, Out any](w *Worker[S, In, S, Out], fn Func[S, In, Out], mf func
 			w.Emit(Item[S, Out]{Input: it.Input, Value: v}, n)
 		}
 	}
+}
+
+// call runs mf on it, keeping its result, or fn when mf is nil.
+func call[S, In, Out any](ctx context.Context, it *Item[S, In], fn Func[S, In, Out], mf func(context.Context, In) (Out, error)) (Out, bool, error) {
+	if mf != nil {
+		v, err := mf(ctx, it.Value)
+		return v, true, err
+	}
+	return fn(ctx, it.Input, it.Value)
 }
 
 // eachPlain is each's loop through the private items of chunk c, while
@@ -97,15 +99,7 @@ func eachPlain[S, In, Out any](w *Worker[S, In, S, Out], c *Chunk[S, In], fn Fun
 		it := &c.items[c.pos]
 		c.pos++
 		inFn = true
-		var v Out
-		var keep bool
-		var err error
-		if mf != nil {
-			v, err = mf(ctx, it.Value)
-			keep = true
-		} else {
-			v, keep, err = fn(ctx, it.Input, it.Value)
-		}
+		v, keep, err := call(ctx, it, fn, mf)
 		inFn = false
 		if err == nil && keep {
 			if n := len(buf); clean && n < cap(buf) {

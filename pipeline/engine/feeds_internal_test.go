@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestDirectFeedKeepsOrderUnderContention(t *testing.T) {
 		defer mu.Unlock()
 		for _, it := range c {
 			if it.Value <= last[it.Input] && len(bad) < 5 {
-				bad = append(bad, "producer "+itoa(it.Input)+": "+itoa(it.Value)+" after "+itoa(last[it.Input]))
+				bad = append(bad, fmt.Sprintf("producer %d: %d after %d", it.Input, it.Value, last[it.Input]))
 			}
 			last[it.Input] = it.Value
 		}
@@ -56,14 +57,4 @@ func TestDirectFeedKeepsOrderUnderContention(t *testing.T) {
 	for _, b := range bad {
 		t.Error(b)
 	}
-}
-
-func itoa(n int) string {
-	if n < 0 {
-		return "-" + itoa(-n)
-	}
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }
