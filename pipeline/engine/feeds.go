@@ -155,7 +155,12 @@ func newDirectFeed[S, T any](p *Pipeline, producers int, recycle bool, consume f
 		space:     make(chan struct{}, producers),
 	}
 	if recycle {
-		d.free = make(chan []Item[S, T], 2*producers)
+		// Room for as many chunks as an edge holds: a holder stores up to
+		// the queue's bound at a time, and with room for fewer it would
+		// drop most of them, for the producers to allocate new ones (a
+		// chain of maps into a map allocated a chunk for 3 in 4 of its
+		// hand-offs with room for 2 per producer).
+		d.free = make(chan []Item[S, T], edgeChunks+2*producers)
 	}
 	return d
 }
