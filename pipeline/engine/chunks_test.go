@@ -82,6 +82,7 @@ func slowStore(xs []int) int {
 	p := pipeline.New()
 	s := stage.Map(stage.FromSlice(p, xs), func(_ context.Context, x int) (int, error) { return x + 1, nil }, stage.WithWorkers(2))
 	sum := 0
+	var mix uint64
 	_ = engine.Consume(context.Background(), s, engine.Consumer[int, int]{Batch: func(items []engine.Item[int, int]) {
 		for i := range items {
 			v := uint64(items[i].Value)
@@ -90,11 +91,16 @@ func slowStore(xs []int) int {
 				v ^= v >> 7
 				v ^= v << 17
 			}
-			sum += items[i].Value + int(v&0)
+			mix ^= v
+			sum += items[i].Value
 		}
 	}})
+	slowStoreMix = mix
 	return sum
 }
+
+// slowStoreMix keeps the work of slowStore's sink from being optimized away.
+var slowStoreMix uint64
 
 // The chunks a slow sink has stored go back to the producers whatever the
 // length of the queue it stored them from: a run allocates a bounded amount
