@@ -86,7 +86,7 @@ func slowStore(xs []int) int {
 	_ = engine.Consume(context.Background(), s, engine.Consumer[int, int]{Batch: func(items []engine.Item[int, int]) {
 		for i := range items {
 			v := uint64(items[i].Value)
-			for range 64 { // some 30 ns of work per item
+			for range 512 { // some 250 ns of work per item
 				v ^= v << 13
 				v ^= v >> 7
 				v ^= v << 17
@@ -109,6 +109,11 @@ var slowStoreMix uint64
 // are counted, not allocations: a chunk that two workers may share has a
 // small header allocated for it.
 func TestChunksStoredBySlowSinkAreReused(t *testing.T) {
+	// Chunks of a fixed size: sized from the measured cost, they are much
+	// smaller when the items are slow (under the race detector, say), and
+	// the headers of the many more chunks handed on would hide what the
+	// test looks for.
+	t.Setenv("FLOWBAR_KNOBS", "sizing")
 	var mb []float64
 	for _, n := range []int{100_000, 400_000} {
 		xs := ints(n)
