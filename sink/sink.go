@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"iter"
+	"maps"
 	"sync/atomic"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -35,28 +36,36 @@ type Result[S, T any] struct {
 	Value T // the result
 }
 
-// MaxBoundSize is the largest number of entries [ByInput] pre-sizes its map
-// for when it knows only an upper bound on the number of results (a slice
-// source followed by filters): up to it, the map is allocated at the
-// bound, as a hand-written loop over the slice would, instead of growing.
+// MaxBoundSize is the largest number of entries [ByInput] sizes its map for
+// when it knows only an upper bound on the number of results (a slice
+// source followed by filters): up to it, the map is sized for the results
+// expected from the share of items the filters have kept once a thousand
+// or so have arrived, instead of growing all the way.
 const MaxBoundSize = 1 << 20
 
 // ByInput runs the pipeline and collects its results into a map keyed by
 // each result's original pipeline input: Python's "results[x] = f(x)" over
 // futures, without a pass-through function or a futures dictionary. When the
 // total is known (a slice source) the map is allocated at its final size;
-// when only an upper bound is known (filters after a slice source), at the
-// bound up to [MaxBoundSize] entries. If two items come from the same input
-// (duplicates in the source), the last to arrive wins. Under continue-on-error the map holds every success and the
-// error joins every failure; under fail-fast the map holds what completed
-// before the first error.
+// when only an upper bound is known (filters after a slice source), it is
+// sized, once the first thousand or so results have arrived, for the
+// results the bound and the filters' pass rate so far let it expect, up to
+// [MaxBoundSize] entries. If two items come from the same input
+// (duplicates in the source), the last to arrive wins. Under
+// continue-on-error the map holds every success and the error joins every
+// failure; under fail-fast the map holds what completed before the first
+// error.
 func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T], opts ...Option) (map[S]T, error) {
 	c := newConfig(opts)
 	var m map[S]T
 	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
-		Name:  c.name,
-		Size:  func(n int) { m = make(map[S]T, n) },
-		Bound: func(n int) { m = make(map[S]T, min(n, MaxBoundSize)) },
+		Name: c.name,
+		Size: func(n int) { m = make(map[S]T, n) },
+		Bound: func(n int) {
+			sized := make(map[S]T, min(n, MaxBoundSize))
+			maps.Copy(sized, m) // what arrived before
+			m = sized
+		},
 		Batch: func(items []engine.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)

@@ -187,3 +187,28 @@ func TestForEachStop(t *testing.T) {
 		}
 	}
 }
+
+// ByInput after a filter sizes its map once results have been arriving for
+// a while, keeping those already stored: every result is there, whatever
+// the share the filter keeps and the number of workers.
+func TestByInputAfterFilterKeepsEveryResult(t *testing.T) {
+	for _, keep := range []int{1, 3, 1000} { // every item, a third, a thousandth
+		for _, workers := range []int{1, 4} {
+			const n = 50_000
+			p := pipeline.New()
+			kept := stage.Filter(numbers(p, n), func(x int) bool { return x%keep == 0 }, stage.WithWorkers(workers))
+			m, err := sink.ByInput(context.Background(), stage.Map(kept, func(_ context.Context, x int) (int, error) { return -x, nil }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (n + keep - 1) / keep; len(m) != want {
+				t.Fatalf("keep 1 in %d, %d workers: %d results, want %d", keep, workers, len(m), want)
+			}
+			for x, v := range m {
+				if x%keep != 0 || v != -x {
+					t.Fatalf("keep 1 in %d, %d workers: m[%d] = %d", keep, workers, x, v)
+				}
+			}
+		}
+	}
+}

@@ -323,32 +323,58 @@ func TestFullEdgeRefillsAtHalf(t *testing.T) {
 	})
 }
 
-// A sink after filters over a slice source is told the slice's length as an
-// upper bound (ByInput sizes its map to it instead of growing it); after a
-// source of unknown length it is told nothing.
+// A consumer that knows only an upper bound on its items (a filter after a
+// slice) is told how many to expect once enough have arrived to measure the
+// filter's pass rate: here a third of the bound, not the bound. Too few
+// items, or an unknown source, and it is not told; with the presize knob
+// off it is told the bound before the run.
 func TestConsumerBound(t *testing.T) {
-	for _, known := range []bool{true, false} {
+	run := func(src func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int], n int) (size, bound, got int) {
+		t.Helper()
 		p := pipeline.New()
-		var src *pipeline.Stream[int, int]
-		if known {
-			src = stage.FromSlice(p, ints(1000))
-		} else {
-			src = stage.FromSeq(p, slices.Values(ints(1000)))
-		}
-		s := stage.Filter(stage.Map(src, func(_ context.Context, x int) (int, error) { return x, nil }), func(x int) bool { return x%3 == 0 })
-		size, bound := -1, -1
-		n := 0
+		s := stage.Filter(stage.Map(src(p, ints(n)), func(_ context.Context, x int) (int, error) { return x, nil }), func(x int) bool { return x%3 == 0 })
+		size, bound = -1, -1
 		err := engine.Consume(context.Background(), s, engine.Consumer[int, int]{
-			Size:  func(k int) { size = k },
-			Bound: func(k int) { bound = k },
-			Batch: func(items []engine.Item[int, int]) { n += len(items) },
+			Size: func(k int) { size = k },
+			Bound: func(k int) {
+				if bound != -1 {
+					t.Errorf("Bound called twice: %d, then %d", bound, k)
+				}
+				bound = k
+			},
+			Batch: func(items []engine.Item[int, int]) { got += len(items) },
 		})
-		if err != nil || n != 334 {
-			t.Fatalf("known=%t: %d items, %v", known, n, err)
-		}
-		if want := map[bool]int{true: 1000, false: -1}[known]; size != -1 || bound != want {
-			t.Errorf("known=%t: Size(%d), Bound(%d); want no Size and Bound(%d)", known, size, bound, want)
+		if want := (n + 2) / 3; err != nil || got != want {
+			t.Fatalf("%d items, %v; want %d", got, err, want)
 		}
 		meterstest.Check(t, p)
+		return size, bound, got
+	}
+	slice := func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] { return stage.FromSlice(p, xs) }
+	seq := func(p *pipeline.Pipeline, xs []int) *pipeline.Stream[int, int] {
+		return stage.FromSeq(p, slices.Values(xs))
+	}
+
+	// A third of 60,000 pass: the expectation is near 20,000, far from
+	// the bound. (The filter's drops are counted at the end of each chunk
+	// and its outputs as they are handed on, so the estimate runs a little
+	// high.)
+	size, bound, _ := run(slice, 60_000)
+	if size != -1 || bound < 15_000 || bound > 30_000 {
+		t.Errorf("60,000 items: Size(%d), Bound(%d); want no Size and Bound near 20,000", size, bound)
+	}
+	t.Logf("60,000 items: Bound(%d)", bound)
+	for _, c := range []struct {
+		name string
+		src  func(*pipeline.Pipeline, []int) *pipeline.Stream[int, int]
+		n    int
+	}{{"a few items", slice, 1000}, {"unknown source", seq, 60_000}} {
+		if size, bound, _ := run(c.src, c.n); size != -1 || bound != -1 {
+			t.Errorf("%s: Size(%d), Bound(%d); want neither", c.name, size, bound)
+		}
+	}
+	t.Setenv("FLOWBAR_KNOBS", "presize")
+	if size, bound, _ := run(slice, 1000); size != -1 || bound != 1000 {
+		t.Errorf("presize off: Size(%d), Bound(%d); want no Size and Bound(1000)", size, bound)
 	}
 }

@@ -48,10 +48,18 @@ type Consumer[S, T any] struct {
 	// of items expected when it is known (a slice source with one-to-one
 	// stages), so a sink can size its storage.
 	Size func(n int)
-	// Bound, when set, is called once before the first item, instead of
-	// Size, when only an upper bound on the number of items is known: a
-	// slice source followed by stages that emit at most one item per item
-	// taken in, some of them filters.
+	// Bound, when set, is called instead of Size when only an upper bound
+	// on the number of items is known: a slice source followed by stages
+	// that emit at most one item per item taken in, some of them filters.
+	// It is called once, before the chunk with which at least twice the
+	// pipeline's chunk size of items have arrived (so after earlier items
+	// were passed on: a map grown for them is to be copied), with the
+	// number of items to expect: the bound times, for each stage between
+	// the source and the sink, the share of the items it finished that it
+	// handed on (a filter's pass rate), at least the items arrived and at
+	// most the bound. It is not called when fewer items arrive. (A map sized
+	// for twice what it will hold fills about twice as slowly as one sized
+	// for it, and one sized for half of it about as fast.)
 	Bound func(n int)
 }
 
@@ -68,6 +76,22 @@ func upperBound(st *Stage) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// expected returns how many items a sink bounded by n is to expect once got
+// items have arrived (see Consumer.Bound): n times, for each stage between the sink and the
+// stage that bounds it, the share of the items it finished that it handed
+// on (not dropped or failed), within [got, n]. A stage that has finished
+// nothing yet counts as handing on everything.
+func expected(st *Stage, n, got int64) int64 {
+	f := 1.0
+	for up := st.Upstream(); up != nil && up.total < 0; up = up.Upstream() {
+		out := up.m.out.Load()
+		if done := out + up.m.dropped.Load() + up.m.failed.Load(); done > 0 {
+			f *= float64(out) / float64(done)
+		}
+	}
+	return min(n, max(got, int64(f*float64(n))))
 }
 
 // Consume runs the pipeline that in belongs to and feeds c with its output,
@@ -98,7 +122,11 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		c.Size(int(n))
 	case !final && c.Bound != nil:
 		if n, ok := upperBound(st); ok {
-			c.Bound(int(n))
+			if p.knobs.noPresize {
+				c.Bound(int(n))
+			} else {
+				k.bound = n
+			}
 		}
 	}
 	var feeds []*Stage
@@ -154,11 +182,23 @@ type sink[S, T any] struct {
 	pos                        int
 	in, out, failed, cancelled int64
 	stopped                    bool // stopped early under Run: its branch only (run.go)
+	// bound is the upper bound to give c.Bound, as an expectation, once
+	// enough items have arrived (see Consumer.Bound); 0 once given or when
+	// there is none. arrived counts the items arrived until then.
+	bound, arrived int64
 }
 
 // chunk consumes one chunk, publishes the counts and returns the time it
 // took.
 func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
+	if k.bound > 0 {
+		k.arrived += int64(len(chunk))
+		if k.arrived >= 2*int64(k.r.p.cfg.ChunkSize) {
+			n := expected(k.st, k.bound, k.arrived)
+			k.bound = 0
+			k.c.Bound(int(n))
+		}
+	}
 	start := clock()
 	for i := 0; i < len(chunk); {
 		i = k.segment(chunk, i)

@@ -23,11 +23,15 @@ import (
 //	share   items not yet started in a chunk whose items turned slow are
 //	        handed back for idle workers to take; off: a worker keeps every
 //	        item it took
+//	presize a sink that knows only an upper bound on its results (filters
+//	        after a slice) is sized when the first results arrive, to the
+//	        bound times the share of items the stages before it handed on;
+//	        off: to the bound, before the run starts
 type knobs struct {
-	noSizing, noEarly, noDirect, noShare bool
+	noSizing, noEarly, noDirect, noShare, noPresize bool
 }
 
-var knobNames = []string{"sizing", "early", "direct", "share"}
+var knobNames = []string{"sizing", "early", "direct", "share", "presize"}
 
 func readKnobs() knobs {
 	var k knobs
@@ -46,6 +50,8 @@ func readKnobs() knobs {
 			k.noDirect = true
 		case "share":
 			k.noShare = true
+		case "presize":
+			k.noPresize = true
 		default:
 			panic(fmt.Sprintf("pipeline: FLOWBAR_KNOBS: unknown heuristic %q (known: %s)", name, strings.Join(slices.Clone(knobNames), ", ")))
 		}

@@ -22,6 +22,7 @@ var knobs = []struct{ name, what string }{
 	{"early", "early hand-off of results that have waited while the next stage idles"},
 	{"direct", "batch sinks fed by the last stage's workers"},
 	{"share", "items not yet started in a chunk that turned slow shared with idle workers"},
+	{"presize", "a map sink after filters sized for the results the filters' pass rate lets it expect (off: for the most results it can get)"},
 }
 
 // knobFamilies are the families -knobs runs by default: those where some
