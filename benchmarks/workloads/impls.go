@@ -36,17 +36,18 @@ const (
 	FlowbarFromChan = "flowbar-fromchan"
 	FlowbarMapStage = "flowbar-mapstage"
 	// Loop is, for the Tiny, Chain and LongChain families, a plain loop on one
-	// goroutine that computes each result and stores it in a map sized to
-	// the input. Where storing into the map is nearly all the work (a
-	// cache miss per insert into a map larger than the caches), it shows
-	// how fast an implementation that returns one map can expect to be.
+	// goroutine that computes each result and stores it in a map sized for
+	// the results (for Chain, half its input: what its filter keeps).
+	// Where storing into the map is nearly all the work (a cache miss per
+	// insert into a map larger than the caches), it shows how fast an
+	// implementation that returns one map can expect to be.
 	Loop = "loop"
 	// Split is, for the same families, the best a pipeline can hope for
 	// on two goroutines: one computes every result (all the steps of a
 	// chain) into chunks of SplitChunk, the other stores them into a map
-	// sized to the input, the chunks going back for reuse. It is a
-	// reference for what handing results from one core to another costs,
-	// not an implementation a Go engineer would write.
+	// sized for the results, as Loop's is, the chunks going back for
+	// reuse. It is a reference for what handing results from one core to
+	// another costs, not an implementation a Go engineer would write.
 	Split = "split"
 	// Floor is, for the IO family, the bare sleeps with 64 workers and
 	// nothing collected: the best any implementation can do.

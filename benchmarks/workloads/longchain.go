@@ -60,7 +60,7 @@ func LongChainRun(impl string, xs []int, workers int) map[int]int {
 		}
 		return m
 	case Split:
-		return splitInto(xs, func(x int, emit func(int, int)) {
+		return splitInto(xs, len(xs), func(x int, emit func(int, int)) {
 			v := x
 			for range LongChainSteps {
 				v = inc(v)

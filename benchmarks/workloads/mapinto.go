@@ -49,17 +49,17 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 		}
 		return m
 	case Split:
-		return splitInto(xs, func(x K, emit func(K, V)) { emit(x, f(x)) })
+		return splitInto(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
 }
 
 // splitInto is [Split]: one goroutine calls compute for every x, which
 // emits the results to keep, into chunks of SplitChunk that it hands to
-// the calling goroutine; that one stores them into a map sized to xs and
-// hands the chunks back.
-func splitInto[K comparable, V any](xs []K, compute func(x K, emit func(K, V))) map[K]V {
-	m := make(map[K]V, len(xs))
+// the calling goroutine; that one stores them into a map sized for results
+// and hands the chunks back.
+func splitInto[K comparable, V any](xs []K, results int, compute func(x K, emit func(K, V))) map[K]V {
+	m := make(map[K]V, results)
 	full := make(chan []pair[K, V], 4)
 	free := make(chan []pair[K, V], 8)
 	go func() {
