@@ -84,28 +84,55 @@ func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T]
 // ByKey runs the pipeline and collects its results into a map keyed by
 // key(input, value). If two results have the same key, the last to arrive
 // wins. It panics if key is nil.
+//
+// Keys may repeat, so the number of results says little about the size of
+// the map: ByKey sizes it for every result it expects (the total of a slice
+// source, or the bound of filters after one, as [ByInput] does) only once
+// the first [KeySample] results have shown distinct keys, nine in ten or
+// more. A million results grouped under ten keys then make a map of ten
+// entries, not one sized for a million.
 func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[S, T], key func(input S, v T) K, opts ...Option) (map[K]T, error) {
 	if key == nil {
 		panic("sink: ByKey: key function is nil")
 	}
 	c := newConfig(opts)
-	var m map[K]T
+	m := map[K]T{}
+	// expect is the number of results expected, once known; arrived
+	// counts the results until the sizing is decided.
+	var expect, arrived int
+	decided := false
+	decide := func() {
+		if len(m)*10 >= arrived*9 {
+			sized := make(map[K]T, expect)
+			maps.Copy(sized, m)
+			m = sized
+		}
+		decided = true
+	}
 	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
 		Name: c.name,
-		Size: func(n int) { m = make(map[K]T, n) },
-		Each: func(it engine.Item[S, T]) error {
-			if m == nil {
-				m = make(map[K]T)
+		Size: func(n int) { expect = n },
+		Bound: func(n int) {
+			if expect = min(n, MaxBoundSize); arrived >= KeySample {
+				decide()
 			}
+		},
+		Each: func(it engine.Item[S, T]) error {
 			m[key(it.Input, it.Value)] = it.Value
+			if !decided {
+				if arrived++; expect > 0 && arrived >= KeySample {
+					decide()
+				}
+			}
 			return nil
 		},
 	})
-	if m == nil {
-		m = map[K]T{}
-	}
 	return m, err
 }
+
+// KeySample is the number of results whose keys [ByKey] looks at before it
+// sizes its map for every result it expects.
+const KeySample = 1024
 
 // Slice runs the pipeline and returns its results in arrival order (input
 // order when every stage is ordered).

@@ -3,6 +3,8 @@ package sink_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,6 +209,93 @@ func TestByInputAfterFilterKeepsEveryResult(t *testing.T) {
 			for x, v := range m {
 				if x%keep != 0 || v != -x {
 					t.Fatalf("keep 1 in %d, %d workers: m[%d] = %d", keep, workers, x, v)
+				}
+			}
+		}
+	}
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// ByKey grouping many results under a few keys makes a map of a few
+// entries: it does not size the map for every result it expects (a map of
+// 1,000,000 ints is some 40 MiB) when the first results show repeating
+// keys.
+func TestByKeyFewKeysMakeASmallMap(t *testing.T) {
+	const n = 1_000_000
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	for _, filtered := range []bool{false, true} {
+		var m map[int]int
+		var err error
+		b := allocated(func() {
+			p := pipeline.New()
+			s := stage.FromSlice(p, xs)
+			if filtered {
+				s = stage.Filter(s, func(x int) bool { return x%3 != 0 })
+			}
+			m, err = sink.ByKey(context.Background(), s, func(_, v int) int { return v % 10 })
+		})
+		if err != nil || len(m) != 10 {
+			t.Fatalf("filtered=%t: %d keys, %v", filtered, len(m), err)
+		}
+		for k, v := range m {
+			if v%10 != k {
+				t.Fatalf("filtered=%t: m[%d] = %d", filtered, k, v)
+			}
+		}
+		// The input slice is the caller's; the run's chunks and stages
+		// take under a MiB, a few under the race detector (where slower
+		// items make smaller chunks).
+		t.Logf("filtered=%t: %.1f MiB allocated", filtered, float64(b)/(1<<20))
+		if b > 16<<20 {
+			t.Errorf("filtered=%t: %.1f MiB allocated for a map of 10 keys", filtered, float64(b)/(1<<20))
+		}
+	}
+}
+
+// ByKey with distinct keys keeps every result, whether it is told the
+// total (a slice), an upper bound (a filter after a slice) or nothing (a
+// sequence), and whether the results are fewer or more than it looks at
+// before sizing its map.
+func TestByKeyDistinctKeysKeepEveryResult(t *testing.T) {
+	for _, n := range []int{10, sink.KeySample - 1, sink.KeySample, 50_000} {
+		xs := make([]int, n)
+		for i := range xs {
+			xs[i] = i
+		}
+		srcs := map[string]func(p *pipeline.Pipeline) *pipeline.Stream[int, int]{
+			"slice": func(p *pipeline.Pipeline) *pipeline.Stream[int, int] { return stage.FromSlice(p, xs) },
+			"filter": func(p *pipeline.Pipeline) *pipeline.Stream[int, int] {
+				return stage.Filter(stage.FromSlice(p, xs), func(x int) bool { return x%2 == 0 }, stage.WithWorkers(4))
+			},
+			"seq": func(p *pipeline.Pipeline) *pipeline.Stream[int, int] { return stage.FromSeq(p, slices.Values(xs)) },
+		}
+		for name, src := range srcs {
+			p := pipeline.New()
+			m, err := sink.ByKey(context.Background(), src(p), func(x, v int) int { return -x })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := n
+			if name == "filter" {
+				want = (n + 1) / 2
+			}
+			if len(m) != want {
+				t.Fatalf("%s, %d items: %d keys, want %d", name, n, len(m), want)
+			}
+			for k, v := range m {
+				if k != -v || (name == "filter" && v%2 != 0) {
+					t.Fatalf("%s, %d items: m[%d] = %d", name, n, k, v)
 				}
 			}
 		}
