@@ -59,13 +59,9 @@ func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T]
 	c := newConfig(opts)
 	var m map[S]T
 	err := engine.Consume(ctx, in, engine.Consumer[S, T]{
-		Name: c.name,
-		Size: func(n int) { m = make(map[S]T, n) },
-		Bound: func(n int) {
-			sized := make(map[S]T, min(n, MaxBoundSize))
-			maps.Copy(sized, m) // what arrived before
-			m = sized
-		},
+		Name:  c.name,
+		Size:  func(n int) { m = make(map[S]T, n) },
+		Bound: func(n int) { m = resized(m, min(n, MaxBoundSize)) },
 		Batch: func(items []engine.Item[S, T]) {
 			if m == nil {
 				m = make(map[S]T)
@@ -103,9 +99,7 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 	decided := false
 	decide := func() {
 		if len(m)*10 >= arrived*9 {
-			sized := make(map[K]T, expect)
-			maps.Copy(sized, m)
-			m = sized
+			m = resized(m, expect)
 		}
 		decided = true
 	}
@@ -128,6 +122,13 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 		},
 	})
 	return m, err
+}
+
+// resized returns a map sized for n entries that holds m's.
+func resized[K comparable, V any](m map[K]V, n int) map[K]V {
+	sized := make(map[K]V, n)
+	maps.Copy(sized, m)
+	return sized
 }
 
 // KeySample is the number of results whose keys [ByKey] looks at before it

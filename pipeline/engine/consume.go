@@ -79,10 +79,10 @@ func upperBound(st *Stage) (int64, bool) {
 }
 
 // expected returns how many items a sink bounded by n is to expect once got
-// items have arrived (see Consumer.Bound): n times, for each stage between the sink and the
-// stage that bounds it, the share of the items it finished that it handed
-// on (not dropped or failed), within [got, n]. A stage that has finished
-// nothing yet counts as handing on everything.
+// items have arrived (see Consumer.Bound): n times, for each stage between
+// the sink and the stage that bounds it, the share of the items it finished
+// that it handed on (not dropped or failed), within [got, n]. A stage that
+// has finished nothing yet counts as handing on everything.
 func expected(st *Stage, n, got int64) int64 {
 	f := 1.0
 	for up := st.Upstream(); up != nil && up.total < 0; up = up.Upstream() {
