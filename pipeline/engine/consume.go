@@ -86,7 +86,7 @@ func upperBound(st *Stage) (int64, bool) {
 func expected(st *Stage, n, got int64) int64 {
 	f := 1.0
 	for up := st.Upstream(); up != nil && up.total < 0; up = up.Upstream() {
-		out := up.m.out.Load()
+		out := up.out()
 		if done := out + up.m.dropped.Load() + up.m.failed.Load(); done > 0 {
 			f *= float64(out) / float64(done)
 		}
@@ -207,7 +207,7 @@ func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
 	m := &k.st.m
 	if k.in > 0 {
 		k.own = ewma(k.own, el/k.in)
-		m.cost.Store(k.own)
+		m.setCost(k.own)
 	}
 	m.busy.Add(el)
 	k.publish()
@@ -215,12 +215,22 @@ func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
 }
 
 func (k *sink[S, T]) publish() {
+	// Emitted is Out for a sink (see Stage.emitted); what is zero is not
+	// added, each add being on a line the producers storing their results
+	// take turns writing.
 	m := &k.st.m
-	m.in.Add(k.in)
-	m.out.Add(k.out)
-	m.emitted.Add(k.out)
-	m.failed.Add(k.failed)
-	m.cancelled.Add(k.cancelled)
+	if k.in != 0 {
+		m.in.Add(k.in)
+	}
+	if k.out != 0 {
+		m.out.Add(k.out)
+	}
+	if k.failed != 0 {
+		m.failed.Add(k.failed)
+	}
+	if k.cancelled != 0 {
+		m.cancelled.Add(k.cancelled)
+	}
 	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
 }
 

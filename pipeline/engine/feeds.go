@@ -31,9 +31,7 @@ func (f *sliceFeed[S, T]) next(r *run, buf *[]Item[S, T], want int, _ waiter) ([
 		return nil, false
 	}
 	hi = min(hi, f.n)
-	f.from.m.in.Add(hi - lo)
-	f.from.m.out.Add(hi - lo)
-	f.from.m.emitted.Add(hi - lo)
+	f.from.m.in.Add(hi - lo) // and out, emitted: the source mirrors
 	*buf = f.fill((*buf)[:0], int(lo), int(hi))
 	return *buf, true
 }
@@ -96,11 +94,9 @@ more:
 			break more
 		}
 	}
-	// No producer goroutine counts for the source: count here.
-	n := int64(len(b))
-	f.from.m.in.Add(n)
-	f.from.m.out.Add(n)
-	f.from.m.emitted.Add(n)
+	// No producer goroutine counts for the source: count here (in alone:
+	// the source mirrors).
+	f.from.m.in.Add(int64(len(b)))
 	*buf = b
 	return b, true
 }
@@ -114,8 +110,8 @@ func (f *valueFeed[T]) release([]Item[T, T]) {}
 // none waits for one that is ready but not running: results that arrive one
 // by one cost a lock, not a wake-up.
 //
-// A producer that finds the sink taken (mu held) queues its chunk and goes
-// on: the holder consumes the queue, in order, before it lets go of mu, and
+// A producer that finds the sink taken (held set) queues its chunk and goes
+// on: the holder consumes the queue, in order, before it lets go of held, and
 // looks again after letting go (so a chunk queued as it let go is not left
 // behind). A producer that finds the queue over the edge's item bound waits
 // until the holder has stored half of it (the holder goes on storing while
@@ -123,18 +119,18 @@ func (f *valueFeed[T]) release([]Item[T, T]) {}
 // produce), which bounds memory as a full edge does. Chunks are consumed in
 // the order they were queued, so each producer's keep theirs.
 type directFeed[S, T any] struct {
-	// mu is held (a value in it) while consuming. It is a channel, not a
-	// mutex, because the holder may block in consume: a goroutine waiting
-	// on a channel is durably blocked (testing/synctest can advance time
-	// past it).
-	mu      chan struct{}
+	// held is set while a goroutine consumes: a flag taken with a
+	// compare-and-swap, never waited for (a producer that finds it set
+	// queues its chunk and goes on), one locked instruction to take it and
+	// one to let it go.
+	held    atomic.Bool
 	consume func([]Item[S, T]) int64 // returns the time it took, ns
 	limit   int
 	closed  chan struct{} // closed when every producer has exited
 
 	qmu       sync.Mutex // guards queue
 	queue     [][]Item[S, T]
-	spare     [][]Item[S, T] // the last queue consumed, for reuse; under mu
+	spare     [][]Item[S, T] // the last queue consumed, for reuse; while held
 	count     atomic.Int64   // chunks in queue
 	queued    atomic.Int64   // items in queue
 	maxQueued int64
@@ -147,7 +143,6 @@ type directFeed[S, T any] struct {
 
 func newDirectFeed[S, T any](p *Pipeline, producers int, recycle bool, consume func([]Item[S, T]) int64) *directFeed[S, T] {
 	d := &directFeed[S, T]{
-		mu:        make(chan struct{}, 1),
 		consume:   consume,
 		limit:     p.cfg.ChunkSize,
 		closed:    make(chan struct{}),
@@ -169,7 +164,9 @@ func newDirectFeed[S, T any](p *Pipeline, producers int, recycle bool, consume f
 // stores what is left queued and reports the end of the input.
 func (d *directFeed[S, T]) next(*run, *[]Item[S, T], int, waiter) ([]Item[S, T], bool) {
 	<-d.closed
-	d.mu <- struct{}{}
+	// Every producer has returned, and let go of held: no one else takes
+	// it from now on.
+	d.held.Store(true)
 	d.drain()
 	d.unlock()
 	return nil, false
@@ -275,7 +272,7 @@ func (d *directFeed[S, T]) enqueue(c []Item[S, T]) {
 }
 
 // drain consumes the queued chunks, in order, and returns the time it took.
-// The caller holds mu.
+// The caller holds held.
 func (d *directFeed[S, T]) drain() (took int64) {
 	for d.count.Load() > 0 {
 		d.qmu.Lock()
@@ -303,13 +300,6 @@ func (d *directFeed[S, T]) drain() (took int64) {
 	return took
 }
 
-func (d *directFeed[S, T]) tryLock() bool {
-	select {
-	case d.mu <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (d *directFeed[S, T]) tryLock() bool { return d.held.CompareAndSwap(false, true) }
 
-func (d *directFeed[S, T]) unlock() { <-d.mu }
+func (d *directFeed[S, T]) unlock() { d.held.Store(false) }

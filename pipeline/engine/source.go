@@ -50,6 +50,7 @@ func pairSource[K, V any](p *Pipeline, spec SourceSpec, keys []K, values []V) *S
 	st := spec.stage(p, int64(len(keys)))
 	s := newStream[K, V](p, st)
 	s.sourceless = true
+	st.mirror = true
 	var last atomic.Int64 // the index of the last item handed out, plus one
 	var weight func(V) int64
 	s.onAttach = append(s.onAttach, func() {
@@ -107,6 +108,7 @@ func ChanSource[T any](p *Pipeline, spec SourceSpec, ch <-chan T) *Stream[T, T] 
 	st := spec.stage(p, -1)
 	s := newStream[T, T](p, st)
 	s.sourceless = true
+	st.mirror = true
 	f := &valueFeed[T]{from: st, ch: ch}
 	s.feed = f
 	s.onAttach = append(s.onAttach, func() { f.item = itemMaker(st, s) })

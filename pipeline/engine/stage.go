@@ -130,6 +130,16 @@ type meter struct {
 	_    pad
 }
 
+// setCost publishes a new cost per item, c, unless it is within an eighth of
+// the one published: a store is a locked instruction on a line every worker
+// of the stage writes, and chunks are sized from costs to within a factor
+// of two anyway.
+func (m *meter) setCost(c int64) {
+	if old := m.cost.Load(); c > old+old/8 || c < old-old/8 || old == 0 {
+		m.cost.Store(c)
+	}
+}
+
 // Stage is the runtime record of one stage of a pipeline: its name, its
 // place, its meters. Operators create it with [Attach] and sinks with
 // [Consume]; an [Observer] receives the list when a run starts. All methods
@@ -145,9 +155,13 @@ type Stage struct {
 	upstreams []*Stage
 	m         meter
 	finished  atomic.Bool // set by the lifecycle only (lifecycle.go)
-	desc      func() string
-	slow      slowest
-	decl      declaredTotals // totals declared while running (totals.go)
+	// mirror says that the stage hands on every item as it counts it in
+	// (a source read directly by its consumers): its meters count In
+	// alone, and Out and Emitted are In (see out, emitted).
+	mirror bool
+	desc   func() string
+	slow   slowest
+	decl   declaredTotals // totals declared while running (totals.go)
 }
 
 // Name returns the stage's name, unique within its pipeline.
@@ -184,8 +198,8 @@ func (s *Stage) Upstreams() []*Stage { return slices.Clone(s.upstreams) }
 func (s *Stage) Counts() Counts {
 	c := Counts{
 		In:        s.m.in.Load(),
-		Out:       s.m.out.Load(),
-		Emitted:   s.m.emitted.Load(),
+		Out:       s.out(),
+		Emitted:   s.emitted(),
 		Failed:    s.m.failed.Load(),
 		Dropped:   s.m.dropped.Load(),
 		Cancelled: s.m.cancelled.Load(),
@@ -231,15 +245,38 @@ func (s *Stage) Total() (int64, bool) {
 // expected is what s will emit, and whether that is final.
 func (s *Stage) expected() (int64, bool) {
 	if s.finished.Load() {
-		return s.m.emitted.Load(), true
+		return s.emitted(), true
 	}
 	n, final := s.Total()
 	if !final || s.shape != OneToOne {
-		return s.m.emitted.Load(), false
+		return s.emitted(), false
 	}
 	// A one-to-one stage with a known total hands on all of it but what it
 	// fails or loses to cancellation.
 	return n - s.m.failed.Load() - s.m.dropped.Load() - s.m.cancelled.Load(), true
+}
+
+// out is the stage's Out: what its meters count, or, for a stage that
+// mirrors, In. (Counting Out and Emitted apart costs two atomic adds per
+// hand-off on a line every worker writes, and items that travel one at a
+// time are handed on once each.)
+func (s *Stage) out() int64 {
+	if s.mirror {
+		return s.m.in.Load()
+	}
+	return s.m.out.Load()
+}
+
+// emitted is the stage's Emitted: for a stage that mirrors, In; for a
+// sink, which emits what it consumed, Out; else what its meters count.
+func (s *Stage) emitted() int64 {
+	switch {
+	case s.mirror:
+		return s.m.in.Load()
+	case s.kind == KindSink:
+		return s.m.out.Load()
+	}
+	return s.m.emitted.Load()
 }
 
 // Finished reports whether every goroutine of the stage has exited.

@@ -197,7 +197,9 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 		w.start = clock()
 		if w.em != nil {
 			// Time blocked handing on before the wait is no chunk's.
-			w.st.m.blocked.Add(w.em.takeBlocked())
+			if b := w.em.takeBlocked(); b != 0 {
+				w.st.m.blocked.Add(b)
+			}
 		}
 		if w.idleAt != 0 {
 			w.st.m.idle.Add(max(w.start-w.idleAt, 0))
@@ -258,12 +260,14 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 	if w.em != nil {
 		b := w.em.takeBlocked()
 		el -= b
-		w.st.m.blocked.Add(b)
+		if b != 0 {
+			w.st.m.blocked.Add(b)
+		}
 	}
 	m := &w.st.m
 	if w.n > 0 {
 		w.cost = ewma(w.cost, el/w.n)
-		m.cost.Store(w.cost)
+		m.setCost(w.cost)
 		if w.n == 1 && !w.timed {
 			if it := w.last; it != nil {
 				w.recordSlow(el, it)
