@@ -2,6 +2,7 @@ package stage_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/flowbar/flowbar/pipeline"
@@ -74,4 +75,26 @@ func BenchmarkMapChain(b *testing.B) {
 		}
 		perItemStage(b)
 	})
+}
+
+// BenchmarkOneItemChunks is what the engine costs per item when items
+// travel one at a time, as slow items do (a chunk is sized to take about
+// 50 µs): a map of x+1 with chunks of one item (WithChunkSize(1)) into a
+// map, in ns per item, with 1 and 2 workers. Items that take a millisecond
+// pay this once each; go test -bench OneItemChunks -count 6 ./stage/
+func BenchmarkOneItemChunks(b *testing.B) {
+	xs := ints(benchItems)
+	incr := func(_ context.Context, x int) (int, error) { return x + 1, nil }
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			for b.Loop() {
+				p := pipeline.New(pipeline.WithChunkSize(1))
+				m, err := sink.ByInput(context.Background(), stage.Map(stage.FromSlice(p, xs), incr, stage.WithWorkers(workers)))
+				if err != nil || len(m) != len(xs) {
+					b.Fatal(err, len(m))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(xs)), "ns/item")
+		})
+	}
 }
