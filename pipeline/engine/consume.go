@@ -215,22 +215,12 @@ func (k *sink[S, T]) chunk(chunk []Item[S, T]) int64 {
 }
 
 func (k *sink[S, T]) publish() {
-	// Emitted is Out for a sink (see Stage.emitted); what is zero is not
-	// added, each add being on a line the producers storing their results
-	// take turns writing.
+	// Emitted is Out for a sink (see Stage.emitted).
 	m := &k.st.m
-	if k.in != 0 {
-		m.in.Add(k.in)
-	}
-	if k.out != 0 {
-		m.out.Add(k.out)
-	}
-	if k.failed != 0 {
-		m.failed.Add(k.failed)
-	}
-	if k.cancelled != 0 {
-		m.cancelled.Add(k.cancelled)
-	}
+	add(&m.in, k.in)
+	add(&m.out, k.out)
+	add(&m.failed, k.failed)
+	add(&m.cancelled, k.cancelled)
 	k.in, k.out, k.failed, k.cancelled = 0, 0, 0, 0
 }
 

@@ -272,7 +272,7 @@ func (d *directFeed[S, T]) enqueue(c []Item[S, T]) {
 }
 
 // drain consumes the queued chunks, in order, and returns the time it took.
-// The caller holds held.
+// The caller has set held.
 func (d *directFeed[S, T]) drain() (took int64) {
 	for d.count.Load() > 0 {
 		d.qmu.Lock()

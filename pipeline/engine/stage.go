@@ -135,8 +135,17 @@ type meter struct {
 // of the stage writes, and chunks are sized from costs to within a factor
 // of two anyway.
 func (m *meter) setCost(c int64) {
-	if old := m.cost.Load(); c > old+old/8 || c < old-old/8 || old == 0 {
+	if old := m.cost.Load(); c > old+old/8 || c < old-old/8 {
 		m.cost.Store(c)
+	}
+}
+
+// add adds n to counter c unless n is zero: an add is a locked instruction
+// on a line the stage's workers share, and most counts of a chunk (failed,
+// dropped, time blocked) are zero.
+func add(c *atomic.Int64, n int64) {
+	if n != 0 {
+		c.Add(n)
 	}
 }
 

@@ -197,9 +197,7 @@ func (w *Worker[SI, I, SO, O]) startChunk(c *Chunk[SI, I]) {
 		w.start = clock()
 		if w.em != nil {
 			// Time blocked handing on before the wait is no chunk's.
-			if b := w.em.takeBlocked(); b != 0 {
-				w.st.m.blocked.Add(b)
-			}
+			add(&w.st.m.blocked, w.em.takeBlocked())
 		}
 		if w.idleAt != 0 {
 			w.st.m.idle.Add(max(w.start-w.idleAt, 0))
@@ -260,9 +258,7 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 	if w.em != nil {
 		b := w.em.takeBlocked()
 		el -= b
-		if b != 0 {
-			w.st.m.blocked.Add(b)
-		}
+		add(&w.st.m.blocked, b)
 	}
 	m := &w.st.m
 	if w.n > 0 {
@@ -296,18 +292,10 @@ func (w *Worker[SI, I, SO, O]) endChunk() {
 // partial batch).
 func (w *Worker[SI, I, SO, O]) flushCounts() {
 	m := &w.st.m
-	if w.failed > 0 {
-		m.failed.Add(w.failed)
-	}
-	if w.dropped > 0 {
-		m.dropped.Add(w.dropped)
-	}
-	if w.cancelled > 0 {
-		m.cancelled.Add(w.cancelled)
-	}
-	if w.weight != 0 {
-		m.weight.Add(w.weight)
-	}
+	add(&m.failed, w.failed)
+	add(&m.dropped, w.dropped)
+	add(&m.cancelled, w.cancelled)
+	add(&m.weight, w.weight)
 	w.failed, w.dropped, w.cancelled, w.weight = 0, 0, 0, 0
 }
 
