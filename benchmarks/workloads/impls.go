@@ -49,6 +49,13 @@ const (
 	// reuse. It is a reference for what handing results from one core to
 	// another costs, not an implementation a Go engineer would write.
 	Split = "split"
+	// Chunked is, for the same families, Loop with its results staged
+	// through a chunk of SplitChunk on the one goroutine: each chunk is
+	// filled with results, then stored into the map sized as Loop's is. It
+	// has no goroutine and no hand-off; what it takes over Loop is what any
+	// design that moves results in chunks pays before concurrency costs
+	// anything.
+	Chunked = "chunked"
 	// Floor is, for the IO family, the bare sleeps with 64 workers and
 	// nothing collected: the best any implementation can do.
 	Floor = "floor"
@@ -58,7 +65,8 @@ const (
 	ProgressOn  = "on"
 )
 
-// SplitChunk is the number of results in each chunk of [Split].
+// SplitChunk is the number of results in each chunk of [Split] and
+// [Chunked].
 const SplitChunk = 4096
 
 // BatchSize is the number of items in each message of [ChanBatch].

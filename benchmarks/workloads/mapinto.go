@@ -50,6 +50,8 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 		return m
 	case Split:
 		return splitInto(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
+	case Chunked:
+		return chunkedInto(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
 }
@@ -93,6 +95,31 @@ func splitInto[K comparable, V any](xs []K, results int, compute func(x K, emit 
 		default:
 		}
 	}
+	return m
+}
+
+// chunkedInto is [Chunked]: compute is called for every x, as in
+// splitInto, and the results it emits fill a chunk of SplitChunk that is
+// stored into a map sized for results each time it is full, on the calling
+// goroutine.
+func chunkedInto[K comparable, V any](xs []K, results int, compute func(x K, emit func(K, V))) map[K]V {
+	m := make(map[K]V, results)
+	buf := make([]pair[K, V], 0, SplitChunk)
+	store := func() {
+		for _, kv := range buf {
+			m[kv.k] = kv.v
+		}
+		buf = buf[:0]
+	}
+	emit := func(k K, v V) {
+		if buf = append(buf, pair[K, V]{k, v}); len(buf) == SplitChunk {
+			store()
+		}
+	}
+	for _, x := range xs {
+		compute(x, emit)
+	}
+	store()
 	return m
 }
 

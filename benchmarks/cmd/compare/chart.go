@@ -34,6 +34,7 @@ var palette = map[string]color.Color{
 	workloads.Floor:           color.RGBA{R: 0xba, G: 0xb0, B: 0xac, A: 0xff},
 	workloads.Loop:            color.RGBA{R: 0x76, G: 0xb7, B: 0xb2, A: 0xff},
 	workloads.Split:           color.RGBA{R: 0xb0, G: 0x9a, B: 0xd6, A: 0xff},
+	workloads.Chunked:         color.RGBA{R: 0x6b, G: 0x8e, B: 0xcf, A: 0xff},
 	workloads.ProgressOff:     color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff},
 	workloads.ProgressOn:      color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff},
 }
