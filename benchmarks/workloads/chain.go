@@ -47,11 +47,7 @@ func ChainRun(impl string, xs []int, workers int) map[int]int {
 		}
 		return m
 	case Split, Chunked:
-		into := splitInto[int, int]
-		if impl == Chunked {
-			into = chunkedInto[int, int]
-		}
-		return into(xs, (len(xs)+1)/2, func(x int, emit func(int, int)) {
+		return staged[int, int](impl)(xs, (len(xs)+1)/2, func(x int, emit func(int, int)) {
 			if y := inc(x); even(y) {
 				emit(x, triple(y))
 			}

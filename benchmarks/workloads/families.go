@@ -90,7 +90,7 @@ func checkMap[V comparable](m map[int]V, keys []int, want func(int) V) error {
 // collected into a map: what it costs to move an item.
 func Tiny() Family {
 	return Family{
-		Name: "Tiny", Impls: append(Peers(), Loop, Split, Chunked), Reference: Chan, Items: TinyItems,
+		Name: "Tiny", Impls: append(Peers(), References()...), Reference: Chan, Items: TinyItems,
 		New: func() func(string) func() error {
 			xs := Ints(TinyItems)
 			return func(impl string) func() error {
@@ -174,7 +174,7 @@ func CPU() Family {
 // items between stages.
 func Chain() Family {
 	return Family{
-		Name: "Chain", Impls: append(Peers(), Loop, Split, Chunked), Reference: Chan, Items: ChainItems,
+		Name: "Chain", Impls: append(Peers(), References()...), Reference: Chan, Items: ChainItems,
 		New: func() func(string) func() error {
 			xs := Ints(ChainItems)
 			var kept []int

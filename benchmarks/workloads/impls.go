@@ -78,6 +78,11 @@ func Peers() []string {
 	return []string{Chan, ChanBatch, Errgroup, ConcPool, ConcStream, ConcIter, Flowbar}
 }
 
+// References lists the implementations of the map-filling families (Tiny,
+// Chain, LongChain) that are floors to compare with, not peers: [Loop],
+// [Split] and [Chunked].
+func References() []string { return []string{Loop, Split, Chunked} }
+
 // IsFlowbar reports whether impl is one of flowbar's implementations:
 // [Flowbar] or one of the Skew family's feeds ([FlowbarSlice], ...).
 func IsFlowbar(impl string) bool {

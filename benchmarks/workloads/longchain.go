@@ -25,7 +25,7 @@ const (
 // are measured by Chain already.
 func LongChain() Family {
 	return Family{
-		Name: "LongChain", Impls: []string{Chan, ChanBatch, ConcIter, Flowbar, Loop, Split, Chunked}, Reference: Chan, Items: LongChainItems,
+		Name: "LongChain", Impls: append([]string{Chan, ChanBatch, ConcIter, Flowbar}, References()...), Reference: Chan, Items: LongChainItems,
 		New: func() func(string) func() error {
 			xs := Ints(LongChainItems)
 			return func(impl string) func() error {
@@ -60,11 +60,7 @@ func LongChainRun(impl string, xs []int, workers int) map[int]int {
 		}
 		return m
 	case Split, Chunked:
-		into := splitInto[int, int]
-		if impl == Chunked {
-			into = chunkedInto[int, int]
-		}
-		return into(xs, len(xs), func(x int, emit func(int, int)) {
+		return staged[int, int](impl)(xs, len(xs), func(x int, emit func(int, int)) {
 			v := x
 			for range LongChainSteps {
 				v = inc(v)

@@ -48,12 +48,19 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 			m[x] = f(x)
 		}
 		return m
-	case Split:
-		return splitInto(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
-	case Chunked:
-		return chunkedInto(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
+	case Split, Chunked:
+		return staged[K, V](impl)(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
+}
+
+// staged returns splitInto for [Split] and chunkedInto for [Chunked]: the
+// references that stage results through chunks of SplitChunk.
+func staged[K comparable, V any](impl string) func(xs []K, results int, compute func(x K, emit func(K, V))) map[K]V {
+	if impl == Chunked {
+		return chunkedInto[K, V]
+	}
+	return splitInto[K, V]
 }
 
 // splitInto is [Split]: one goroutine calls compute for every x, which

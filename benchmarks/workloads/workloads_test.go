@@ -55,7 +55,7 @@ func TestUnknownImplPanics(t *testing.T) {
 func TestSmallInputs(t *testing.T) {
 	for _, n := range []int{0, 1, 255, 256, 257, 1000} {
 		xs := workloads.Ints(n)
-		for _, impl := range append(workloads.Peers(), workloads.Loop, workloads.Split, workloads.Chunked) {
+		for _, impl := range append(workloads.Peers(), workloads.References()...) {
 			for _, workers := range []int{1, 3} {
 				m := workloads.MapInto(impl, xs, workers, func(x int) int { return x * 2 })
 				if len(m) != n {

@@ -181,7 +181,7 @@ func targets(results []result) []target {
 			// closest one below 1.
 			closest, worst := "", 0.0
 			for _, impl := range r.f.Impls {
-				if impl == fb || impl == workloads.Loop || impl == workloads.Split || impl == workloads.Chunked {
+				if impl == fb || slices.Contains(workloads.References(), impl) {
 					continue // references, not peers
 				}
 				if q := r.pair(fb, impl); q > worst {
