@@ -176,3 +176,35 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetInterval checks that a target carries the interval of its
+// per-sample values and that the report marks a bound inside it.
+func TestTargetInterval(t *testing.T) {
+	sample := func(ns float64) workloads.Sample { return workloads.Sample{NsPerItem: ns} }
+	var fb, loop []workloads.Sample
+	// flowbar ÷ loop per sample: 1.00, 1.04, ..., 1.20; the median is
+	// 1.10 and 6 samples' interval is their range.
+	for i := range 6 {
+		fb = append(fb, sample(100+4*float64(i)))
+		loop = append(loop, sample(100))
+	}
+	rs := []result{{f: workloads.Family{Name: "Chain", Reference: workloads.Loop, Impls: []string{workloads.Flowbar, workloads.Loop}},
+		s: samples{workloads.Flowbar: fb, workloads.Loop: loop}}}
+	var tg target
+	for _, x := range targets(rs) {
+		if x.name == "Chain: flowbar ÷ loop (ns/item)" {
+			tg = x
+		}
+	}
+	if tg.lo != 1 || tg.hi != 1.2 || !tg.straddles() {
+		t.Fatalf("target %+v: want the interval [1, 1.2] around the bound 1.1", tg)
+	}
+	if (target{value: 1.3, lo: 1.25, hi: 1.35, op: "<=", bound: 1.1}).straddles() {
+		t.Error("an interval above the bound straddles it")
+	}
+	var out bytes.Buffer
+	report(&out, config{samples: 6}, rs)
+	if !strings.Contains(out.String(), "| [1.000, 1.200] | <= 1.1 | ") || !strings.Contains(out.String(), "(within noise)") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}

@@ -35,12 +35,15 @@ func (r result) ratio(impl string) float64 { return r.pair(impl, r.f.Reference) 
 
 // pair is the median over samples of a's time divided by b's time in the
 // same sample.
-func (r result) pair(a, b string) float64 {
+func (r result) pair(a, b string) float64 { return median(r.pairs(a, b)) }
+
+// pairs is, for each sample, a's time divided by b's time in that sample.
+func (r result) pairs(a, b string) []float64 {
 	var out []float64
 	for i, s := range r.s[a] {
 		out = append(out, s.NsPerItem/r.s[b][i].NsPerItem)
 	}
-	return median(out)
+	return out
 }
 
 // hasIdeal reports whether the family has an ideal wall time.
@@ -56,10 +59,13 @@ func (r result) ideal(s workloads.Sample) time.Duration {
 
 // xIdeal is the median of wall time ÷ ideal time, each sample's wall time
 // divided by the ideal of the same sample.
-func (r result) xIdeal(impl string) float64 {
-	return median(r.values(impl, func(s workloads.Sample) float64 {
+func (r result) xIdeal(impl string) float64 { return median(r.xIdeals(impl)) }
+
+// xIdeals is, for each sample, impl's wall time ÷ the sample's ideal time.
+func (r result) xIdeals(impl string) []float64 {
+	return r.values(impl, func(s workloads.Sample) float64 {
 		return float64(s.Wall) / float64(r.ideal(s))
-	}))
+	})
 }
 
 // mbps is the median throughput in MB/s (10^6 bytes per second).
@@ -108,27 +114,48 @@ func report(w io.Writer, cfg config, results []result) {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| target | measured | wanted | met |")
-	fmt.Fprintln(w, "|---|--:|--:|---|")
+	fmt.Fprintln(w, "| target | measured | 95% interval | wanted | met |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|---|")
+	noisy := false
 	for _, t := range targets(results) {
 		met := "yes"
 		if !t.met() {
 			met = "**no**"
 		}
+		if t.straddles() {
+			met += " (within noise)"
+			noisy = true
+		}
 		value := fmt.Sprintf("%.3f", t.value)
 		if value == fmt.Sprintf("%.3f", t.bound) { // show on which side of the bound it is
 			value = fmt.Sprintf("%.5f", t.value)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s %.3g | %s |\n", t.name, value, t.op, t.bound, met)
+		fmt.Fprintf(w, "| %s | %s | [%.3f, %.3f] | %s %.3g | %s |\n", t.name, value, t.lo, t.hi, t.op, t.bound, met)
+	}
+	if noisy {
+		fmt.Fprintln(w, "\nMeasured is the median over samples; the interval, the k-th smallest to the k-th largest of the per-sample values, holds the true median with a probability of at least 95% whatever their distribution. Within noise: the bound lies inside the interval, so this run cannot tell the target met from missed; more samples, or runs at another time, can.")
 	}
 }
 
+// target is one of flowbar's targets: the median of a value measured in
+// each sample, a 95% confidence interval of that median, and its bound.
 type target struct {
-	name  string
-	value float64
-	op    string // "<", "<=" or ">="
-	bound float64
+	name          string
+	value, lo, hi float64
+	op            string // "<", "<=" or ">="
+	bound         float64
 }
+
+// newTarget is the target on the median of samples, one value a sample.
+func newTarget(name string, samples []float64, op string, bound float64) target {
+	t := target{name: name, op: op, bound: bound}
+	t.value, t.lo, t.hi = medianCI(samples)
+	return t
+}
+
+// straddles reports whether the bound lies inside the interval: whether
+// noise alone could put the median on either side of it.
+func (t target) straddles() bool { return t.lo <= t.bound && t.bound <= t.hi && t.lo < t.hi }
 
 func (t target) met() bool {
 	switch t.op {
@@ -175,7 +202,7 @@ func targets(results []result) []target {
 				continue
 			}
 			if has(workloads.Loop) {
-				ts = append(ts, target{name + ": flowbar ÷ loop (ns/item)", r.pair(fb, workloads.Loop), "<=", loopBound})
+				ts = append(ts, newTarget(name+": flowbar ÷ loop (ns/item)", r.pairs(fb, workloads.Loop), "<=", loopBound))
 			}
 			// Ahead of every other implementation: flowbar ÷ the
 			// closest one below 1.
@@ -189,11 +216,11 @@ func targets(results []result) []target {
 				}
 			}
 			if closest != "" {
-				ts = append(ts, target{fmt.Sprintf("%s: flowbar ÷ the fastest other (%s)", name, closest), worst, "<", 1})
+				ts = append(ts, newTarget(fmt.Sprintf("%s: flowbar ÷ the fastest other (%s)", name, closest), r.pairs(fb, closest), "<", 1))
 			}
-			ts = append(ts, target{name + ": flowbar allocs/item", r.allocs(fb), "<=", allocsBound})
+			ts = append(ts, newTarget(name+": flowbar allocs/item", r.values(fb, func(s workloads.Sample) float64 { return s.AllocsPerItem }), "<=", allocsBound))
 		case name == "LongChain" && has(fb, workloads.ChanBatch):
-			ts = append(ts, target{"LongChain: flowbar ÷ chanbatch (ns/item)", r.pair(fb, workloads.ChanBatch), "<=", longBound})
+			ts = append(ts, newTarget("LongChain: flowbar ÷ chanbatch (ns/item)", r.pairs(fb, workloads.ChanBatch), "<=", longBound))
 		case strings.HasPrefix(name, "Skew-"):
 			worst, feeds := 0.0, ""
 			for _, impl := range r.f.Impls {
@@ -205,24 +232,24 @@ func targets(results []result) []target {
 				}
 			}
 			if feeds != "" {
-				ts = append(ts, target{fmt.Sprintf("%s: wall ÷ ideal, every feed (worst: %s)", name, strings.TrimPrefix(feeds, fb+"-")), worst, "<=", skewBound})
+				ts = append(ts, newTarget(fmt.Sprintf("%s: wall ÷ ideal, every feed (worst: %s)", name, strings.TrimPrefix(feeds, fb+"-")), r.xIdeals(feeds), "<=", skewBound))
 			}
 		case name == "HashTree" && has(fb):
-			ts = append(ts, target{"HashTree: flowbar wall ÷ ideal (as Skew)", r.xIdeal(fb), "<=", skewBound})
+			ts = append(ts, newTarget("HashTree: flowbar wall ÷ ideal (as Skew)", r.xIdeals(fb), "<=", skewBound))
 		case name == "IO" && has(fb, workloads.Floor):
 			// Both runs of a sample share its ideal: the ratio of their
 			// x-ideals is the ratio of their times.
-			ts = append(ts, target{fmt.Sprintf("IO: flowbar x-ideal ÷ floor's (%.3f)", r.xIdeal(workloads.Floor)), r.pair(fb, workloads.Floor), "<=", ioBound})
+			ts = append(ts, newTarget(fmt.Sprintf("IO: flowbar x-ideal ÷ floor's (%.3f)", r.xIdeal(workloads.Floor)), r.pairs(fb, workloads.Floor), "<=", ioBound))
 		case name == "CPU" && has(fb):
-			ts = append(ts, target{"CPU: flowbar MB/s ÷ chan's", r.pair(workloads.Chan, fb), ">=", cpuBound})
+			ts = append(ts, newTarget("CPU: flowbar MB/s ÷ chan's", r.pairs(workloads.Chan, fb), ">=", cpuBound))
 		case slices.ContainsFunc(workloads.TransformFamilies(), func(f workloads.Family) bool { return f.Name == name }):
 			for _, impl := range r.f.Impls {
 				if workloads.IsFlowbar(impl) && has(workloads.Chan) {
-					ts = append(ts, target{fmt.Sprintf("%s: %s ÷ chan (ns/item)", name, impl), r.pair(impl, workloads.Chan), "<=", transformBound})
+					ts = append(ts, newTarget(fmt.Sprintf("%s: %s ÷ chan (ns/item)", name, impl), r.pairs(impl, workloads.Chan), "<=", transformBound))
 				}
 			}
 		case name == "Progress" && has(workloads.ProgressOn):
-			ts = append(ts, target{"Progress: on ÷ off (ns/item)", r.ratio(workloads.ProgressOn), "<=", progressBound})
+			ts = append(ts, newTarget("Progress: on ÷ off (ns/item)", r.pairs(workloads.ProgressOn, r.f.Reference), "<=", progressBound))
 		}
 	}
 	return ts
