@@ -78,10 +78,12 @@ func (l *layout) widen(views []view, shown []bool, trackers []*tracker) {
 }
 
 // rateWidth is the width of a rate in unit u below ten thousand per
-// second, the width a rate column starts at.
+// second, the width a rate column starts at. A rate in bytes takes up to
+// "1023.9 MiB/s" below 1 GiB/s: a rate passing from KiB/s to MiB/s goes
+// through 1000-1023.9 KiB/s, and the bar would shrink by a column then.
 func rateWidth(u pipeline.Unit) int {
 	if u == pipeline.Bytes {
-		return len("999.9 MiB/s")
+		return len("1023.9 MiB/s")
 	}
 	return len(formatRate(9999, u))
 }

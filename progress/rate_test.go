@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/flowbar/flowbar/pipeline"
 )
 
 // One slow sample (a tick in which a single small item finished) must not
@@ -46,5 +48,33 @@ func TestRateOfSlowItems(t *testing.T) {
 	var none ewmaRate
 	if _, ok := none.eta(5); ok || none.perSecond() != 0 {
 		t.Error("a rate with no progress yet claims an eta")
+	}
+}
+
+// A rate column starts as wide as every rate it shows below 1 GiB/s (bytes)
+// or ten thousand per second, so that the bar keeps its width while a rate
+// moves between units: 1000-1023.9 KiB/s on the way to MiB/s was one
+// column wider than the column once.
+func TestRateWidthHoldsEveryRate(t *testing.T) {
+	for _, tc := range []struct {
+		u   pipeline.Unit
+		max float64
+	}{{pipeline.Bytes, 1 << 30}, {pipeline.Items, 1e4}, {pipeline.Unit("rows"), 1e4}} {
+		w := rateWidth(tc.u)
+		var rates []float64
+		for r := 1.0; r < tc.max; r *= 1.01 {
+			rates = append(rates, r)
+		}
+		for p := 1.0; p < tc.max; p *= 1024 { // just below each unit's end
+			rates = append(rates, 1000*p, 1023.9*p, 1024*p-1)
+		}
+		for _, r := range rates {
+			if r >= tc.max {
+				continue
+			}
+			if s := formatRate(r, tc.u); len(s) > w {
+				t.Errorf("%s: %q at %.0f/s is wider than the column's %d", tc.u, s, r, w)
+			}
+		}
 	}
 }
