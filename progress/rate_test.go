@@ -53,8 +53,8 @@ func TestRateOfSlowItems(t *testing.T) {
 
 // A rate column starts as wide as every rate it shows below 1 GiB/s (bytes)
 // or ten thousand per second, so that the bar keeps its width while a rate
-// moves between units: 1000-1023.9 KiB/s on the way to MiB/s was one
-// column wider than the column once.
+// moves between units: 1000-1023.9 KiB/s, on the way to MiB/s, used to be
+// one column wider than the column.
 func TestRateWidthHoldsEveryRate(t *testing.T) {
 	for _, tc := range []struct {
 		u   pipeline.Unit

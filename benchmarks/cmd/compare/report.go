@@ -17,8 +17,11 @@ func (r result) ns(impl string) float64 {
 	return median(r.values(impl, func(s workloads.Sample) float64 { return s.NsPerItem }))
 }
 
-func (r result) allocs(impl string) float64 {
-	return median(r.values(impl, func(s workloads.Sample) float64 { return s.AllocsPerItem }))
+func (r result) allocs(impl string) float64 { return median(r.allocsPer(impl)) }
+
+// allocsPer is, for each sample, impl's allocations per item.
+func (r result) allocsPer(impl string) []float64 {
+	return r.values(impl, func(s workloads.Sample) float64 { return s.AllocsPerItem })
 }
 
 func (r result) values(impl string, get func(workloads.Sample) float64) []float64 {
@@ -218,7 +221,7 @@ func targets(results []result) []target {
 			if closest != "" {
 				ts = append(ts, newTarget(fmt.Sprintf("%s: flowbar ÷ the fastest other (%s)", name, closest), r.pairs(fb, closest), "<", 1))
 			}
-			ts = append(ts, newTarget(name+": flowbar allocs/item", r.values(fb, func(s workloads.Sample) float64 { return s.AllocsPerItem }), "<=", allocsBound))
+			ts = append(ts, newTarget(name+": flowbar allocs/item", r.allocsPer(fb), "<=", allocsBound))
 		case name == "LongChain" && has(fb, workloads.ChanBatch):
 			ts = append(ts, newTarget("LongChain: flowbar ÷ chanbatch (ns/item)", r.pairs(fb, workloads.ChanBatch), "<=", longBound))
 		case strings.HasPrefix(name, "Skew-"):
