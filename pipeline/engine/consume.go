@@ -122,7 +122,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 		c.Size(int(n))
 	case !final && c.Bound != nil:
 		if n, ok := upperBound(st); ok {
-			if p.knobs.noPresize {
+			if p.knobs.NoPresize {
 				c.Bound(int(n))
 			} else {
 				k.bound = n
@@ -153,10 +153,7 @@ func Consume[S, T any](ctx context.Context, in *Stream[S, T], c Consumer[S, T]) 
 			}
 			k.chunk(chunk)
 			feed.release(chunk)
-			want = chunkTarget(k.own, k.own, p.cfg.ChunkSize)
-			if p.knobs.noSizing {
-				want = p.cfg.ChunkSize
-			}
+			want = p.chunkWant(k.own, k.own)
 		}
 		completed = true
 	}

@@ -84,15 +84,10 @@ const (
 // that stay in cache instead of allocating one per hand-off.
 type chunkEdge[S, T any] struct {
 	chunks chan []Item[S, T]
-	// free is nil when the producer keeps pointers into the chunks it sent
-	// (a describer reads the last item): they must not be reused then.
-	free  chan []Item[S, T]
-	limit int // the pipeline's chunk size
-	// space wakes the producers waiting on a full edge once consumers have
-	// drained it to half its capacity; waiting counts the producers that
-	// may be waiting.
-	space   chan struct{}
-	waiters atomic.Int32
+	free   freeList[S, T]
+	// room wakes the producers waiting on a full edge once consumers have
+	// drained it to half its capacity.
+	room room
 	// queued counts the items in chunks; producers wait while it would
 	// pass maxQueued.
 	queued    atomic.Int64
@@ -106,18 +101,14 @@ type chunkEdge[S, T any] struct {
 
 func newChunkEdge[S, T any](p *Pipeline, producers, consumers int, recycle bool) *chunkEdge[S, T] {
 	n := max(edgeChunks, 2*consumers)
-	e := &chunkEdge[S, T]{
+	// The free list has room for every chunk the edge can have out at
+	// once: queued, being consumed, being filled.
+	return &chunkEdge[S, T]{
 		chunks:    make(chan []Item[S, T], n),
-		limit:     p.cfg.ChunkSize,
+		free:      newFreeList[S, T](p, recycle, n+consumers+producers),
+		room:      newRoom(producers),
 		maxQueued: int64(edgeItems * p.cfg.ChunkSize),
-		space:     make(chan struct{}, producers),
 	}
-	if recycle {
-		// Room for every chunk the edge can have out at once: queued,
-		// being consumed, being filled.
-		e.free = make(chan []Item[S, T], n+consumers+producers)
-	}
-	return e
 }
 
 func (e *chunkEdge[S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) ([]Item[S, T], bool) {
@@ -140,33 +131,55 @@ func (e *chunkEdge[S, T]) next(r *run, buf *[]Item[S, T], want int, w waiter) ([
 	}
 }
 
-func (e *chunkEdge[S, T]) release(c []Item[S, T]) {
-	if e.free == nil {
+func (e *chunkEdge[S, T]) release(c []Item[S, T]) { e.free.put(c) }
+
+func (e *chunkEdge[S, T]) waiting() bool { return e.idle.Load() > 0 }
+
+func (e *chunkEdge[S, T]) newChunk(n int) []Item[S, T] { return e.free.get(n) }
+
+// freeList holds the chunks that the consumers of an edge have finished
+// with, for its producers to fill again: a run moves its items through a
+// few chunks that stay in cache. A list made for chunks that must not be
+// reused (the producer keeps pointers into them: a describer reads the
+// last item) holds none.
+type freeList[S, T any] struct {
+	ch    chan []Item[S, T] // nil: chunks are not reused
+	limit int               // the pipeline's chunk size
+}
+
+func newFreeList[S, T any](p *Pipeline, recycle bool, n int) freeList[S, T] {
+	f := freeList[S, T]{limit: p.cfg.ChunkSize}
+	if recycle {
+		f.ch = make(chan []Item[S, T], n)
+	}
+	return f
+}
+
+// put keeps chunk c for reuse, unless the list is full.
+func (f *freeList[S, T]) put(c []Item[S, T]) {
+	if f.ch == nil {
 		return
 	}
 	select {
-	case e.free <- c:
+	case f.ch <- c:
 	default:
 	}
 }
 
-func (e *chunkEdge[S, T]) waiting() bool { return e.idle.Load() > 0 }
-
-// newChunk returns an empty chunk with room for n items, reusing one the
-// consumer has finished with when it is large enough. New chunks are
-// rounded up to a power of two within the pipeline's chunk size, so that
-// they fit the next targets too.
-func (e *chunkEdge[S, T]) newChunk(n int) []Item[S, T] {
-	if e.free != nil {
+// get returns an empty chunk with room for n items, reusing a free one when
+// it is large enough. New chunks are rounded up to a power of two within the
+// pipeline's chunk size, so that they fit the next targets too.
+func (f *freeList[S, T]) get(n int) []Item[S, T] {
+	if f.ch != nil {
 		select {
-		case c := <-e.free:
+		case c := <-f.ch:
 			if cap(c) >= n {
 				return c[:0]
 			}
 		default:
 		}
 	}
-	return makeChunk[S, T](n, e.limit)
+	return makeChunk[S, T](n, f.limit)
 }
 
 func makeChunk[S, T any](n, limit int) []Item[S, T] {
@@ -177,17 +190,52 @@ func makeChunk[S, T any](n, limit int) []Item[S, T] {
 	return make([]Item[S, T], 0, max(n, min(size, limit)))
 }
 
+// room is where the producers of an edge wait for it to drain: a token in
+// space for each producer that may be waiting, given when the consumers
+// have drained the edge to half its bound.
+type room struct {
+	space   chan struct{}
+	waiters atomic.Int32
+}
+
+func newRoom(producers int) room { return room{space: make(chan struct{}, producers)} }
+
+// wait waits until ready holds, and reports false if the run was cancelled
+// first. ready is asked again once the producer is registered, so that a
+// consumer that drained the edge before seeing the registration cannot
+// leave it waiting; a token left in space makes a later wait ask again
+// early.
+func (rm *room) wait(r *run, ready func() bool) bool {
+	for {
+		rm.waiters.Add(1)
+		if ready() {
+			return true
+		}
+		select {
+		case <-rm.space:
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+}
+
+// wake wakes every producer waiting, if any.
+func (rm *room) wake() {
+	if rm.waiters.Load() == 0 {
+		return
+	}
+	for range rm.waiters.Swap(0) {
+		signal(rm.space)
+	}
+}
+
 func (e *chunkEdge[S, T]) close() { close(e.chunks) }
 
 // drained is called by a consumer after each receive: once the edge is at
 // most half full it wakes the producers waiting for room.
 func (e *chunkEdge[S, T]) drained(n int) {
-	q := e.queued.Add(-int64(n))
-	if e.waiters.Load() == 0 || len(e.chunks) > cap(e.chunks)/2 || q > e.maxQueued/2 {
-		return
-	}
-	for range e.waiters.Swap(0) {
-		signal(e.space)
+	if q := e.queued.Add(-int64(n)); len(e.chunks) <= cap(e.chunks)/2 && q <= e.maxQueued/2 {
+		e.room.wake()
 	}
 }
 
@@ -201,21 +249,8 @@ func (e *chunkEdge[S, T]) send(r *run, c []Item[S, T]) (sent, reuse bool, took i
 		return true, false, 0
 	}
 	start := clock()
-	defer func() { took = clock() - start }()
-	for {
-		e.waiters.Add(1)
-		// Try again once registered, so that a consumer that drained the
-		// edge before seeing the registration cannot leave us waiting. (A
-		// token left in space makes a later wait try again early.)
-		if e.trySend(c) {
-			return true, false, 0
-		}
-		select {
-		case <-e.space:
-		case <-r.ctx.Done():
-			return false, false, 0
-		}
-	}
+	sent = e.room.wait(r, func() bool { return e.trySend(c) })
+	return sent, false, clock() - start
 }
 
 // trySend hands c on if the edge has room for it, without blocking.

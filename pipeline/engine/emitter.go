@@ -31,6 +31,15 @@ func chunkTarget(own, down int64, limit int) int {
 	return int(t)
 }
 
+// chunkWant is [chunkTarget] within p's chunk size, or the chunk size
+// itself with the sizing heuristic off (see knobs).
+func (p *Pipeline) chunkWant(own, down int64) int {
+	if p.knobs.NoSizing {
+		return p.cfg.ChunkSize
+	}
+	return chunkTarget(own, down, p.cfg.ChunkSize)
+}
+
 // ewma folds a new per-item cost sample into an estimate.
 func ewma(old, sample int64) int64 {
 	if old <= 0 {
@@ -53,10 +62,8 @@ type emitter[S, T any] struct {
 	out   outlet[S, T]
 	m     *meter // the producing stage's
 	down  *meter // the consuming stage's, for its cost
-	limit int
 	units func(S) int64
-	// sized and early are the heuristics' switches (see knobs).
-	sized, early bool
+	early bool // the early hand-off heuristic is on (see knobs)
 
 	want int // buf is handed on when it holds want items
 	buf  []Item[S, T]
@@ -79,22 +86,13 @@ type emitter[S, T any] struct {
 // workers' cache lines with it), to emit on s.
 func (e *emitter[S, T]) init(r *run, s *Stream[S, T]) {
 	*e = emitter[S, T]{
-		r: r, s: s, out: s.out, m: &s.from.m, down: &s.to.m, limit: r.p.cfg.ChunkSize, units: s.units,
-		sized: !r.p.knobs.noSizing, early: !r.p.knobs.noEarly,
-		want: 1, checkEvery: 1,
-	}
-	if !e.sized {
-		e.want = e.limit
+		r: r, s: s, out: s.out, m: &s.from.m, down: &s.to.m, units: s.units,
+		early: !r.p.knobs.NoEarly, want: r.p.chunkWant(0, 0), checkEvery: 1,
 	}
 	e.buf = e.out.newChunk(e.want)
 }
 
-func (e *emitter[S, T]) target() int {
-	if !e.sized {
-		return e.limit
-	}
-	return chunkTarget(e.own, e.down.cost.Load(), e.limit)
-}
+func (e *emitter[S, T]) target() int { return e.r.p.chunkWant(e.own, e.down.cost.Load()) }
 
 // put adds a successful output that completes done items taken in (1 for
 // the first output of an item, 0 for the next ones of a flat-map, n for a

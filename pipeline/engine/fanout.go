@@ -128,13 +128,8 @@ func (f *fanoutOp[S, T]) run(r *run) {
 		f.ems[k].init(r, f.outs[k])
 	}
 	var buf []Item[S, T]
-	limit := r.p.cfg.ChunkSize
 	for {
-		want := chunkTarget(f.cost, f.cost, limit)
-		if r.p.knobs.noSizing {
-			want = limit
-		}
-		chunk, ok := f.in.next(r, &buf, want, f)
+		chunk, ok := f.in.next(r, &buf, r.p.chunkWant(f.cost, f.cost), f)
 		start := clock()
 		if f.idleAt != 0 {
 			for _, st := range f.sts {

@@ -125,8 +125,7 @@ type directFeed[S, T any] struct {
 	// one to let it go.
 	held    atomic.Bool
 	consume func([]Item[S, T]) int64 // returns the time it took, ns
-	limit   int
-	closed  chan struct{} // closed when every producer has exited
+	closed  chan struct{}            // closed when every producer has exited
 
 	qmu       sync.Mutex // guards queue
 	queue     [][]Item[S, T]
@@ -134,30 +133,23 @@ type directFeed[S, T any] struct {
 	count     atomic.Int64   // chunks in queue
 	queued    atomic.Int64   // items in queue
 	maxQueued int64
-	space     chan struct{}
-	waiters   atomic.Int32
-	// free holds queued chunks once stored, for the producers to fill
-	// again; nil when they keep pointers into their chunks (a describer).
-	free chan []Item[S, T]
+	room      room           // producers waiting for the queue to drain
+	free      freeList[S, T] // queued chunks once stored
 }
 
 func newDirectFeed[S, T any](p *Pipeline, producers int, recycle bool, consume func([]Item[S, T]) int64) *directFeed[S, T] {
-	d := &directFeed[S, T]{
+	// The free list has room for as many chunks as an edge holds: a holder
+	// stores up to the queue's bound at a time, and with room for fewer it
+	// would drop most of them, for the producers to allocate new ones (a
+	// chain of maps into a map allocated a chunk for 3 in 4 of its
+	// hand-offs with room for 2 per producer).
+	return &directFeed[S, T]{
 		consume:   consume,
-		limit:     p.cfg.ChunkSize,
 		closed:    make(chan struct{}),
 		maxQueued: int64(edgeItems * p.cfg.ChunkSize),
-		space:     make(chan struct{}, producers),
+		room:      newRoom(producers),
+		free:      newFreeList[S, T](p, recycle, edgeChunks+2*producers),
 	}
-	if recycle {
-		// Room for as many chunks as an edge holds: a holder stores up to
-		// the queue's bound at a time, and with room for fewer it would
-		// drop most of them, for the producers to allocate new ones (a
-		// chain of maps into a map allocated a chunk for 3 in 4 of its
-		// hand-offs with room for 2 per producer).
-		d.free = make(chan []Item[S, T], edgeChunks+2*producers)
-	}
-	return d
 }
 
 // next, for the sink's own goroutine, waits for the producers to exit,
@@ -176,18 +168,7 @@ func (d *directFeed[S, T]) release([]Item[S, T]) {}
 
 func (d *directFeed[S, T]) waiting() bool { return false }
 
-func (d *directFeed[S, T]) newChunk(n int) []Item[S, T] {
-	if d.free != nil {
-		select {
-		case c := <-d.free:
-			if cap(c) >= n {
-				return c[:0]
-			}
-		default:
-		}
-	}
-	return makeChunk[S, T](n, d.limit)
-}
+func (d *directFeed[S, T]) newChunk(n int) []Item[S, T] { return d.free.get(n) }
 
 func (d *directFeed[S, T]) close() { close(d.closed) }
 
@@ -219,7 +200,7 @@ func (d *directFeed[S, T]) send(r *run, c []Item[S, T]) (sent, reuse bool, took 
 				return true, false, took
 			}
 			start := clock()
-			ok := d.waitSpace(r)
+			ok := d.room.wait(r, func() bool { return d.queued.Load() <= d.maxQueued/2 })
 			took += clock() - start
 			if !ok {
 				return true, false, took // cancelled: the holder or the sink's goroutine stores c
@@ -236,23 +217,6 @@ func (d *directFeed[S, T]) send(r *run, c []Item[S, T]) (sent, reuse bool, took 
 		if held = d.tryLock(); !held {
 			return true, reuse, took
 		}
-	}
-}
-
-// waitSpace waits until the queue is down to half its item bound, and
-// reports false if the run was cancelled first.
-func (d *directFeed[S, T]) waitSpace(r *run) bool {
-	d.waiters.Add(1)
-	// Look again once registered, so that a drain that ended before the
-	// registration cannot leave us waiting.
-	if d.queued.Load() <= d.maxQueued/2 {
-		return true
-	}
-	select {
-	case <-d.space:
-		return true
-	case <-r.ctx.Done():
-		return false
 	}
 }
 
@@ -282,18 +246,11 @@ func (d *directFeed[S, T]) drain() (took int64) {
 		for i, c := range q {
 			took += d.consume(c)
 			d.count.Add(-1)
-			if d.queued.Add(-int64(len(c))) <= d.maxQueued/2 && d.waiters.Load() > 0 {
-				for range d.waiters.Swap(0) {
-					signal(d.space)
-				}
+			if d.queued.Add(-int64(len(c))) <= d.maxQueued/2 {
+				d.room.wake()
 			}
 			q[i] = nil
-			if d.free != nil {
-				select {
-				case d.free <- c:
-				default:
-				}
-			}
+			d.free.put(c)
 		}
 		d.spare = q
 	}

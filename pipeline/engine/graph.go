@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/flowbar/flowbar/internal/knobs"
 )
 
 // DefaultChunkSize is the largest number of items moved between two stages
@@ -58,7 +60,7 @@ type Observer interface {
 // goroutines at once; its [Stage] records are safe to read while it runs.
 type Pipeline struct {
 	cfg    Config
-	knobs  knobs
+	knobs  knobs.Set // the heuristics switched off (package internal/knobs)
 	stages []*Stage
 	// starts launches the goroutines of every stage but the sink.
 	starts  []func(*run)
@@ -88,7 +90,7 @@ func New(cfg Config) *Pipeline {
 			panic("pipeline: observer is nil")
 		}
 	}
-	return &Pipeline{cfg: cfg, knobs: readKnobs(), names: map[string]int{}, fan: fanInfo{branches: map[*Stage]*atomic.Bool{}}}
+	return &Pipeline{cfg: cfg, knobs: knobs.Read(), names: map[string]int{}, fan: fanInfo{branches: map[*Stage]*atomic.Bool{}}}
 }
 
 // Stages returns the pipeline's stages in composition order. After a run,

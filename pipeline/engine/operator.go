@@ -131,7 +131,7 @@ func Attach[SI, I, SO, O any](ins []*Stream[SI, I], spec Spec[SI, I, SO, O], op 
 		boxes[k] = &inbox[SI, I]{
 			s:       in,
 			in:      in.attach(st, nil),
-			share:   !p.knobs.noShare && !spec.Ordered,
+			share:   !p.knobs.NoShare && !spec.Ordered,
 			slots:   make([]atomic.Pointer[Chunk[SI, I]], readers),
 			settled: make(chan struct{}),
 		}

@@ -136,7 +136,7 @@ func (s *Stream[S, T]) attach(to *Stage, store func([]Item[S, T]) int64) inlet[S
 	if s.feed != nil {
 		return s.feed
 	}
-	if store != nil && !s.p.knobs.noDirect {
+	if store != nil && !s.p.knobs.NoDirect {
 		d := newDirectFeed(s.p, s.producers, s.recycle, store)
 		s.out = d
 		return d

@@ -301,11 +301,7 @@ func (w *Worker[SI, I, SO, O]) flushCounts() {
 
 // want is how many items the worker would like in its next chunk.
 func (w *Worker[SI, I, SO, O]) want() int {
-	limit := w.r.p.cfg.ChunkSize
-	if w.r.p.knobs.noSizing {
-		return limit
-	}
-	return chunkTarget(w.cost, w.cost, limit)
+	return w.r.p.chunkWant(w.cost, w.cost)
 }
 
 // idle is called before the worker blocks waiting for input.
