@@ -301,3 +301,42 @@ func TestByKeyDistinctKeysKeepEveryResult(t *testing.T) {
 		}
 	}
 }
+
+// ByInput keeps every result in a map large enough to be stored with
+// lookups first, whether its size is known (a slice source), bounded (a
+// filter after one) or unknown (a generator). (With the heuristic switched
+// off, the map is stored as every smaller one is.)
+func TestByInputLargeMap(t *testing.T) {
+	const n = 300_000 // 4.8 MB of int keys and values: large
+	for _, feed := range []string{"slice", "filter", "generate"} {
+		p := pipeline.New()
+		var in *pipeline.Stream[int, int]
+		switch feed {
+		case "slice":
+			in = numbers(p, n)
+		case "filter":
+			in = stage.Filter(numbers(p, 2*n), func(x int) bool { return x%2 == 0 })
+		case "generate":
+			in = stage.Generate(p, func(_ context.Context, emit func(int) bool) error {
+				for x := range n {
+					if !emit(x) {
+						break
+					}
+				}
+				return nil
+			})
+		}
+		m, err := sink.ByInput(context.Background(), stage.Map(in, func(_ context.Context, x int) (int, error) { return 3 * x, nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m) != n {
+			t.Fatalf("%s: %d results, want %d", feed, len(m), n)
+		}
+		for x, v := range m {
+			if v != 3*x || feed == "filter" && x%2 != 0 {
+				t.Fatalf("%s: m[%d] = %d", feed, x, v)
+			}
+		}
+	}
+}

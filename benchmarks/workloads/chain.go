@@ -46,7 +46,7 @@ func ChainRun(impl string, xs []int, workers int) map[int]int {
 			}
 		}
 		return m
-	case Split, Chunked:
+	case Split, Chunked, Lookahead:
 		return staged[int, int](impl)(xs, (len(xs)+1)/2, func(x int, emit func(int, int)) {
 			if y := inc(x); even(y) {
 				emit(x, triple(y))

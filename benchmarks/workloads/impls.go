@@ -56,6 +56,13 @@ const (
 	// design that moves results in chunks pays before concurrency costs
 	// anything.
 	Chunked = "chunked"
+	// Lookahead is, for the same families, Chunked storing as flowbar's
+	// map sink does into a map too large for the caches: the results go in
+	// a run of LookaheadRun at a time, each run's keys looked up first, so
+	// that the lookups' waits for memory overlap and the stores find what
+	// they write cached. It shows how fast a map can be filled when storing
+	// is nearly all the work.
+	Lookahead = "lookahead"
 	// Floor is, for the IO family, the bare sleeps with 64 workers and
 	// nothing collected: the best any implementation can do.
 	Floor = "floor"
@@ -69,6 +76,10 @@ const (
 // [Chunked].
 const SplitChunk = 4096
 
+// LookaheadRun is the number of results [Lookahead] looks up before it
+// stores them, as flowbar's map sink does.
+const LookaheadRun = 8
+
 // BatchSize is the number of items in each message of [ChanBatch].
 const BatchSize = 256
 
@@ -80,8 +91,8 @@ func Peers() []string {
 
 // References lists the implementations of the map-filling families (Tiny,
 // Chain, LongChain) that are floors to compare with, not peers: [Loop],
-// [Split] and [Chunked].
-func References() []string { return []string{Loop, Split, Chunked} }
+// [Split], [Chunked] and [Lookahead].
+func References() []string { return []string{Loop, Split, Chunked, Lookahead} }
 
 // IsFlowbar reports whether impl is one of flowbar's implementations:
 // [Flowbar] or one of the Skew family's feeds ([FlowbarSlice], ...).

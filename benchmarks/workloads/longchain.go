@@ -59,7 +59,7 @@ func LongChainRun(impl string, xs []int, workers int) map[int]int {
 			m[x] = v
 		}
 		return m
-	case Split, Chunked:
+	case Split, Chunked, Lookahead:
 		return staged[int, int](impl)(xs, len(xs), func(x int, emit func(int, int)) {
 			v := x
 			for range LongChainSteps {

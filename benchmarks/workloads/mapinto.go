@@ -48,17 +48,21 @@ func MapInto[K comparable, V any](impl string, xs []K, workers int, f func(K) V,
 			m[x] = f(x)
 		}
 		return m
-	case Split, Chunked:
+	case Split, Chunked, Lookahead:
 		return staged[K, V](impl)(xs, len(xs), func(x K, emit func(K, V)) { emit(x, f(x)) })
 	}
 	panic(fmt.Sprintf("workloads: MapInto: unknown implementation %q", impl))
 }
 
-// staged returns splitInto for [Split] and chunkedInto for [Chunked]: the
-// references that stage results through chunks of SplitChunk.
+// staged returns splitInto for [Split], chunkedInto for [Chunked] and
+// lookaheadInto for [Lookahead]: the references that stage results through
+// chunks.
 func staged[K comparable, V any](impl string) func(xs []K, results int, compute func(x K, emit func(K, V))) map[K]V {
-	if impl == Chunked {
+	switch impl {
+	case Chunked:
 		return chunkedInto[K, V]
+	case Lookahead:
+		return lookaheadInto[K, V]
 	}
 	return splitInto[K, V]
 }
@@ -120,6 +124,35 @@ func chunkedInto[K comparable, V any](xs []K, results int, compute func(x K, emi
 	}
 	emit := func(k K, v V) {
 		if buf = append(buf, pair[K, V]{k, v}); len(buf) == SplitChunk {
+			store()
+		}
+	}
+	for _, x := range xs {
+		compute(x, emit)
+	}
+	store()
+	return m
+}
+
+// lookaheadInto is [Lookahead]: compute is called for every x, as in
+// chunkedInto, and the results it emits fill a run of LookaheadRun whose
+// keys are looked up, then stored, each time it is full.
+func lookaheadInto[K comparable, V any](xs []K, results int, compute func(x K, emit func(K, V))) map[K]V {
+	m := make(map[K]V, results)
+	var run [LookaheadRun]pair[K, V]
+	n := 0
+	store := func() {
+		for _, kv := range run[:n] {
+			_ = m[kv.k]
+		}
+		for _, kv := range run[:n] {
+			m[kv.k] = kv.v
+		}
+		n = 0
+	}
+	emit := func(k K, v V) {
+		run[n] = pair[K, V]{k, v}
+		if n++; n == LookaheadRun {
 			store()
 		}
 	}

@@ -35,6 +35,7 @@ var palette = map[string]color.Color{
 	workloads.Loop:            color.RGBA{R: 0x76, G: 0xb7, B: 0xb2, A: 0xff},
 	workloads.Split:           color.RGBA{R: 0xb0, G: 0x9a, B: 0xd6, A: 0xff},
 	workloads.Chunked:         color.RGBA{R: 0x6b, G: 0x8e, B: 0xcf, A: 0xff},
+	workloads.Lookahead:       color.RGBA{R: 0x2f, G: 0x5f, B: 0x5a, A: 0xff},
 	workloads.ProgressOff:     color.RGBA{R: 0x59, G: 0xa1, B: 0x4f, A: 0xff},
 	workloads.ProgressOn:      color.RGBA{R: 0xed, G: 0xc9, B: 0x48, A: 0xff},
 }

@@ -23,6 +23,7 @@ var knobs = []struct{ name, what string }{
 	{"direct", "batch sinks fed by the last stage's workers"},
 	{"share", "items not yet started in a chunk that turned slow shared with idle workers"},
 	{"presize", "a map sink after filters sized for the results the filters' pass rate lets it expect (off: for the most results it can get)"},
+	{"lookahead", "a map sink storing into a map too large for the caches looks up a few results' keys before it stores them (off: each stored in turn)"},
 }
 
 // knobFamilies are the families -knobs runs by default: those where some

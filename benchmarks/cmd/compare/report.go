@@ -207,6 +207,12 @@ func targets(results []result) []target {
 			if has(workloads.Loop) {
 				ts = append(ts, newTarget(name+": flowbar ÷ loop (ns/item)", r.pairs(fb, workloads.Loop), "<=", loopBound))
 			}
+			if has(workloads.Lookahead) {
+				// loop's bound against a loop that stores as flowbar's
+				// map sink does: what flowbar costs over filling the map
+				// that way.
+				ts = append(ts, newTarget(name+": flowbar ÷ lookahead (ns/item)", r.pairs(fb, workloads.Lookahead), "<=", loopBound))
+			}
 			// Ahead of every other implementation: flowbar ÷ the
 			// closest one below 1.
 			closest, worst := "", 0.0
