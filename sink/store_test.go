@@ -56,6 +56,13 @@ func TestLargeMap(t *testing.T) {
 	if got, want := largeMap[string, [32]byte](), largeBytes/48; got != want {
 		t.Errorf("largeMap[string, [32]byte]() = %d, want %d", got, want)
 	}
+	type value struct {
+		x   int
+		pad [48]byte
+	}
+	if got, want := largeMap[int, value](), 65536; got != want { // as TestByInputLargeMap has it
+		t.Errorf("largeMap[int, value]() = %d, want %d", got, want)
+	}
 	if got := largeMap[struct{}, struct{}](); got != largeBytes {
 		t.Errorf("largeMap[struct{}, struct{}]() = %d, want %d", got, largeBytes)
 	}
