@@ -1,13 +1,16 @@
 package sink
 
 import (
+	"context"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/flowbar/flowbar/internal/knobs"
+	"github.com/flowbar/flowbar/pipeline"
 	"github.com/flowbar/flowbar/pipeline/engine"
+	"github.com/flowbar/flowbar/stage"
 )
 
 // Storing with the lookups first (large) leaves the same map as storing in
@@ -46,28 +49,97 @@ func lastIndex(items []engine.Item[int, int], k int) int {
 	return last
 }
 
-// A map is large from largeBytes of keys and values on, and never with the
-// lookahead heuristic switched off.
+// A map is large from largeEntries entries on when its keys hold no
+// pointer, and never when they do or with the lookahead heuristic switched
+// off.
 func TestLargeMap(t *testing.T) {
+	type point struct {
+		x, y int32
+		tag  [4]byte
+	}
+	type named struct {
+		id   int
+		name string
+	}
 	t.Setenv(knobs.Env, "")
-	if got, want := largeMap[int64, int64](), largeBytes/16; got != want {
-		t.Errorf("largeMap[int64, int64]() = %d, want %d", got, want)
-	}
-	if got, want := largeMap[string, [32]byte](), largeBytes/48; got != want {
-		t.Errorf("largeMap[string, [32]byte]() = %d, want %d", got, want)
-	}
-	type value struct {
-		x   int
-		pad [48]byte
-	}
-	if got, want := largeMap[int, value](), 65536; got != want { // as TestByInputLargeMap has it
-		t.Errorf("largeMap[int, value]() = %d, want %d", got, want)
-	}
-	if got := largeMap[struct{}, struct{}](); got != largeBytes {
-		t.Errorf("largeMap[struct{}, struct{}]() = %d, want %d", got, largeBytes)
+	for _, tc := range []struct {
+		what string
+		got  int
+		want int
+	}{
+		{"map[int64]int64", largeMap[int64, int64](), largeEntries},
+		{"map[int][32]byte", largeMap[int, [32]byte](), largeEntries},
+		{"map[uint8]string", largeMap[uint8, string](), largeEntries},
+		{"map[point]int", largeMap[point, int](), largeEntries},
+		{"map[[2]float64]int", largeMap[[2]float64, int](), largeEntries},
+		{"map[string]int", largeMap[string, int](), math.MaxInt},
+		{"map[named]int", largeMap[named, int](), math.MaxInt},
+		{"map[*int]int", largeMap[*int, int](), math.MaxInt},
+		{"map[any]int", largeMap[any, int](), math.MaxInt},
+		{"map[[2]string]int", largeMap[[2]string, int](), math.MaxInt},
+		{"map[chan int]int", largeMap[chan int, int](), math.MaxInt},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("largeMap for %s = %d, want %d", tc.what, tc.got, tc.want)
+		}
 	}
 	t.Setenv(knobs.Env, "lookahead")
 	if got := largeMap[int64, int64](); got != math.MaxInt {
 		t.Errorf("lookahead off: largeMap[int64, int64]() = %d, want none", got)
 	}
+}
+
+// ByInput keeps every result in a map large enough to be stored with
+// lookups first, whether its size is known (a slice source), bounded (a
+// filter after one) or unknown (a generator). (With the heuristic switched
+// off, the map is stored as every smaller one is.)
+func TestByInputLargeMap(t *testing.T) {
+	defer func(n int) { largeEntries = n }(largeEntries)
+	largeEntries = 1000
+	defer func() { testHookLarge = nil }()
+	const n = 5000
+	for _, feed := range []string{"slice", "filter", "generate"} {
+		large := false
+		testHookLarge = func() { large = true }
+		p := pipeline.New()
+		var in *pipeline.Stream[int, int]
+		switch feed {
+		case "slice":
+			in = stage.FromSlice(p, ints(n))
+		case "filter":
+			in = stage.Filter(stage.FromSlice(p, ints(2*n)), func(x int) bool { return x%2 == 0 })
+		case "generate":
+			in = stage.Generate(p, func(_ context.Context, emit func(int) bool) error {
+				for x := range n {
+					if !emit(x) {
+						break
+					}
+				}
+				return nil
+			})
+		}
+		m, err := ByInput(context.Background(), stage.Map(in, func(_ context.Context, x int) (int, error) { return 3 * x, nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !large {
+			t.Fatalf("%s: the map of %d entries was not stored as a large one", feed, n)
+		}
+		if len(m) != n {
+			t.Fatalf("%s: %d results, want %d", feed, len(m), n)
+		}
+		for x, v := range m {
+			if v != 3*x || feed == "filter" && x%2 != 0 {
+				t.Fatalf("%s: m[%d] = %d", feed, x, v)
+			}
+		}
+	}
+}
+
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
 }

@@ -19,8 +19,8 @@
 //	          after a slice) is sized when the first results arrive, to the
 //	          bound times the share of items the stages before it handed on;
 //	          off: to the bound, before the run starts
-//	lookahead a map sink storing into a map too large for the caches looks
-//	          up the keys of a few results before it stores them, so that
-//	          their waits for memory overlap; off: each result is stored in
-//	          turn
+//	lookahead a map sink storing into a map too large for the caches, keyed
+//	          by values that hold no pointer, looks up the keys of a few
+//	          results before it stores them, so that their waits for memory
+//	          overlap; off: each result is stored in turn
 package knobs
