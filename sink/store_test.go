@@ -54,12 +54,12 @@ func lastIndex(items []engine.Item[int, int], k int) int {
 // off.
 func TestLargeMap(t *testing.T) {
 	type point struct {
-		x, y int32
-		tag  [4]byte
+		X, Y int32
+		Tag  [4]byte
 	}
 	type named struct {
-		id   int
-		name string
+		ID   int
+		Name string
 	}
 	t.Setenv(knobs.Env, "")
 	for _, tc := range []struct {
