@@ -96,7 +96,10 @@ func ByInput[S comparable, T any](ctx context.Context, in *pipeline.Stream[S, T]
 // source, or the bound of filters after one, as [ByInput] does) only once
 // the first [KeySample] results have shown distinct keys, nine in ten or
 // more. A million results grouped under ten keys then make a map of ten
-// entries, not one sized for a million.
+// entries, not one sized for a million. Into a large map keyed by values
+// that hold no pointer, results are stored as [ByInput] stores them: a few
+// at a time, their keys looked up first (key is still called once per
+// result, as it arrives, so that a panic in it fails that result).
 func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[S, T], key func(input S, v T) K, opts ...Option) (map[K]T, error) {
 	if key == nil {
 		panic("sink: ByKey: key function is nil")
@@ -107,9 +110,13 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 	// counts the results until the sizing is decided.
 	var expect, arrived int
 	decided := false
+	large := largeMap[K, T]()
+	var run keyRun[K, T] // results not yet stored, once m is large
 	decide := func() {
+		run.store(m)
 		if len(m)*10 >= arrived*9 {
 			m = resized(m, expect)
+			run.on = run.on || expect >= large
 		}
 		decided = true
 	}
@@ -122,7 +129,12 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 			}
 		},
 		Each: func(it engine.Item[S, T]) error {
-			m[key(it.Input, it.Value)] = it.Value
+			k := key(it.Input, it.Value)
+			if run.on || len(m) >= large {
+				run.add(m, k, it.Value)
+			} else {
+				m[k] = it.Value
+			}
 			if !decided {
 				if arrived++; expect > 0 && arrived >= KeySample {
 					decide()
@@ -131,7 +143,47 @@ func ByKey[S any, T any, K comparable](ctx context.Context, in *pipeline.Stream[
 			return nil
 		},
 	})
+	run.store(m)
 	return m, err
+}
+
+// keyRun holds the results of a map sink whose keys are known but which
+// are not yet stored: once the map is large, [ByKey] stores them lookAhead
+// at a time, as storeByInput does.
+type keyRun[K comparable, V any] struct {
+	on   bool // the map is large: results go through the run
+	n    int
+	keys [lookAhead]K
+	vals [lookAhead]V
+}
+
+// add holds v under k, and stores the run into m once it is full.
+func (r *keyRun[K, V]) add(m map[K]V, k K, v V) {
+	r.on = true
+	r.keys[r.n], r.vals[r.n] = k, v
+	if r.n++; r.n == lookAhead {
+		r.store(m)
+	}
+}
+
+// store stores the results held into m, in the order they came, their keys
+// looked up first.
+func (r *keyRun[K, V]) store(m map[K]V) {
+	if r.n == 0 {
+		return
+	}
+	if testHookLarge != nil {
+		testHookLarge()
+	}
+	keys, vals := r.keys[:r.n], r.vals[:r.n]
+	for _, k := range keys {
+		_ = m[k]
+	}
+	for i, k := range keys {
+		m[k] = vals[i]
+	}
+	clear(vals) // let go of what the values point to
+	r.n = 0
 }
 
 // largeEntries is the number of entries from which a map is too large for

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -142,4 +143,107 @@ func ints(n int) []int {
 		xs[i] = i
 	}
 	return xs
+}
+
+// ByKey into a large map stores through runs of keys looked up first and
+// keeps what it kept before: every result, the last of those under one key
+// (the results arrive in input order here: one ordered map stage), a
+// failing key function's panic on its own result, and under fail-fast
+// every result the sink counted as stored, the run held at the failure
+// included.
+func TestByKeyLargeMap(t *testing.T) {
+	defer func(n int) { largeEntries = n }(largeEntries)
+	largeEntries = 1000
+	defer func() { testHookLarge = nil }()
+	const n = 5003 // not a multiple of lookAhead: the last run is not full
+	double := func(_ context.Context, x int) (int, error) { return 2 * x, nil }
+	generate := func(p *pipeline.Pipeline) *pipeline.Stream[int, int] {
+		return stage.Generate(p, func(_ context.Context, emit func(int) bool) error {
+			for x := range n {
+				if !emit(x) {
+					break
+				}
+			}
+			return nil
+		})
+	}
+	for _, feed := range []string{"slice", "generate"} {
+		// keys: every input its own key; 3,000 keys, each repeated 3,000
+		// inputs later; and 2,502 keys, each of two inputs in a row, the
+		// second of which must win within a run.
+		for _, keys := range []int{n, 3000, (n + 1) / 2} {
+			keyOf, lastOf := func(x int) int { return x % keys }, func(k int) int { return k + (n-1-k)/keys*keys }
+			if keys == (n+1)/2 {
+				keyOf, lastOf = func(x int) int { return x / 2 }, func(k int) int { return min(2*k+1, n-1) }
+			}
+			large := false
+			testHookLarge = func() { large = true }
+			p := pipeline.New()
+			var in *pipeline.Stream[int, int]
+			if feed == "generate" {
+				in = generate(p)
+			} else {
+				in = stage.FromSlice(p, ints(n))
+			}
+			m, err := ByKey(context.Background(), stage.OrderedMap(in, double), func(x, _ int) int { return keyOf(x) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !large {
+				t.Fatalf("%s, %d keys: not stored as a large map", feed, keys)
+			}
+			if len(m) != keys {
+				t.Fatalf("%s, %d keys: %d entries", feed, keys, len(m))
+			}
+			for k, v := range m {
+				if last := lastOf(k); v != 2*last {
+					t.Fatalf("%s, %d keys: m[%d] = %d, want %d", feed, keys, k, v, 2*last)
+				}
+			}
+		}
+	}
+
+	t.Run("panic", func(t *testing.T) {
+		p := pipeline.New(pipeline.WithContinueOnError())
+		m, err := ByKey(context.Background(), stage.Map(stage.FromSlice(p, ints(n)), double), func(x, _ int) int {
+			if x == 4321 {
+				panic("bad key")
+			}
+			return x
+		})
+		ies := pipeline.ItemErrors[int](err)
+		var pe *pipeline.PanicError
+		if len(ies) != 1 || ies[0].Input != 4321 || !errors.As(ies[0], &pe) {
+			t.Fatalf("errors %v, want the panic of input 4321", err)
+		}
+		if len(m) != n-1 {
+			t.Fatalf("%d entries, want %d", len(m), n-1)
+		}
+		if _, ok := m[4321]; ok {
+			t.Fatal("the failed result is in the map")
+		}
+	})
+
+	t.Run("fail-fast", func(t *testing.T) {
+		p := pipeline.New()
+		fail := func(_ context.Context, x int) (int, error) {
+			if x == 4000 {
+				return 0, errors.New("bad item")
+			}
+			return 2 * x, nil
+		}
+		m, err := ByKey(context.Background(), stage.OrderedMap(generate(p), fail), func(x, _ int) int { return x })
+		if ies := pipeline.ItemErrors[int](err); len(ies) != 1 || ies[0].Input != 4000 {
+			t.Fatalf("errors %v, want the failure of input 4000", err)
+		}
+		stages := p.Stages()
+		if stored := stages[len(stages)-1].Counts().Out; int64(len(m)) != stored {
+			t.Fatalf("%d entries, the sink stored %d", len(m), stored)
+		}
+		for x, v := range m {
+			if v != 2*x || x >= 4000 {
+				t.Fatalf("m[%d] = %d", x, v)
+			}
+		}
+	})
 }
