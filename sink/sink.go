@@ -182,7 +182,6 @@ func (r *keyRun[K, V]) store(m map[K]V) {
 	for i, k := range keys {
 		m[k] = vals[i]
 	}
-	clear(vals) // let go of what the values point to
 	r.n = 0
 }
 
