@@ -194,8 +194,8 @@ var largeEntries = 1 << 18
 // it stores them, once its map is large (see storeByInput).
 const lookAhead = 8
 
-// largeMap returns the number of entries from which storeByInput looks up
-// the keys of a map[K]V first: largeEntries for keys that hold no pointer
+// largeMap returns the number of entries from which the map sinks
+// (storeByInput, keyRun) look up the keys of a map[K]V first: largeEntries for keys that hold no pointer
 // (integers, floats, arrays and structs of them), whose hashing reads no
 // other memory. Keys that point elsewhere (strings, interfaces, pointers)
 // read their own memory to be hashed and compared, and looking them up
@@ -210,8 +210,8 @@ func largeMap[K comparable, V any]() int {
 	return largeEntries
 }
 
-// testHookLarge, when set by a test, is called each time storeByInput
-// stores a batch into a large map.
+// testHookLarge, when set by a test, is called each time a map sink stores
+// into a large map with its keys looked up first (storeByInput, keyRun).
 var testHookLarge func()
 
 // pointerFree reports whether values of type t hold no pointer.
